@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "spyglass-address.h"
+#include "spyglass-client.h"
+#include "spyglass-error.h"
+#include "spyglass-path-map.h"
+#include "spyglass-plex-parse.h"
+#include "spyglass-plex-types.h"
+#include "spyglass-route.h"
+#include "spyglass-token-store.h"
