@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/*
+ * A fake Plex Media Server for tests, demos and benchmarks, modelled on
+ * ../shared/plex-api.md: a SoupServer on loopback (127.0.0.1, port 0) in
+ * the calling thread's main context.
+ *
+ * - XML by default, JSON when the request has "Accept: application/json".
+ * - Every response carries "X-Plex-Protocol: 1.0".
+ * - GET /identity needs no token; everything else needs the token, in the
+ *   X-Plex-Token header (or, as real Plex allows, the query), else 401 with
+ *   Plex's exact HTML body.
+ * - GET /, GET /library/sections (several libraries, several Locations),
+ *   GET|PUT|POST /library/sections/{id}/refresh[?path=…][&force=1] (200, empty
+ *   body, 404 for an unknown id; starts a simulated scan: the section's
+ *   `refreshing` turns on, an activity of type library.update.section with
+ *   rising progress appears in GET /activities, and both clear after the
+ *   scan duration), DELETE /library/sections/{id|all}/refresh (stops the
+ *   scan, 200 even when idle), GET /activities, DELETE /activities/{uuid}.
+ * - Records every request it receives, decoded byte-for-byte.
+ * - Faults on demand (fake_plex_set_fault()).
+ */
+
+#define FAKE_PLEX_DEFAULT_TOKEN   "fake-plex-token"
+#define FAKE_PLEX_DEFAULT_VERSION "1.40.0.7998-c29d4c0c8"
+#define FAKE_PLEX_DEFAULT_NAME    "Fake Plex"
+
+/* The exact bodies real Plex sends (plex-api.md §3.5). */
+#define FAKE_PLEX_BODY_401 "<html><head><title>Unauthorized</title></head><body><h1>401 Unauthorized</h1></body></html>"
+#define FAKE_PLEX_BODY_403 "<html><head><title>Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>"
+
+typedef enum
+{
+  FAKE_PLEX_FAULT_NONE,
+  FAKE_PLEX_FAULT_UNAUTHORIZED,  /* 401 + real body, whatever the token */
+  FAKE_PLEX_FAULT_FORBIDDEN,     /* 403 + real body */
+  FAKE_PLEX_FAULT_NOT_FOUND,     /* 404 */
+  FAKE_PLEX_FAULT_SERVER_ERROR,  /* 500 */
+  FAKE_PLEX_FAULT_HANG,          /* accept the request, never answer */
+  FAKE_PLEX_FAULT_SLOW_BODY,     /* 200, then one byte of body every 200 ms, for minutes */
+  FAKE_PLEX_FAULT_MALFORMED,     /* 200 with a truncated, malformed XML/JSON body */
+  FAKE_PLEX_FAULT_HUGE_BODY,     /* 200 with a well-formed body of 9 MiB (over the 8 MiB cap) */
+} FakePlexFault;
+
+/* One request as the server received it. */
+typedef struct
+{
+  char               *method;   /* "GET", "DELETE", … */
+  char               *path;     /* decoded path, e.g. "/library/sections/3/refresh" */
+  char               *query;    /* the raw query string as received, or NULL */
+  GHashTable         *params;   /* name (char*) → decoded value (GBytes*), '+' and %20 both a space */
+  SoupMessageHeaders *headers;  /* the request headers (a reference) */
+  gboolean            token_in_query; /* X-Plex-Token arrived in the URL */
+} FakePlexRequest;
+
+/* The value of query parameter @name, or NULL; a NUL-terminated copy of the
+ * decoded bytes (which may be invalid UTF-8) is returned in @out_len bytes. */
+GBytes *fake_plex_request_get_param (const FakePlexRequest *request,
+                                     const char            *name);
+
+#define FAKE_TYPE_PLEX (fake_plex_get_type ())
+G_DECLARE_FINAL_TYPE (FakePlex, fake_plex, FAKE, PLEX, GObject)
+
+/* A server with these libraries (key, type, title, Locations):
+ *   1 movie  "Movies"        /data/movies
+ *   2 show   "TV Shows"      /data/tv
+ *   3 artist "Music"         /data/music, /srv/more music
+ *   4 artist "Music Hi-Res"  /data/music-hires
+ * Not listening until fake_plex_start(). */
+FakePlex    *fake_plex_new                (void);
+gboolean     fake_plex_start              (FakePlex            *self,
+                                           GError             **error);
+/* Same, serving HTTPS with @certificate (which must have a private key). */
+gboolean     fake_plex_start_tls          (FakePlex            *self,
+                                           GTlsCertificate     *certificate,
+                                           GError             **error);
+/* Stops listening: the port is closed from then on (the "closed port"
+ * fault). */
+void         fake_plex_stop               (FakePlex            *self);
+/* "http://127.0.0.1:PORT" (or https), no trailing slash. */
+const char  *fake_plex_get_url            (FakePlex            *self);
+guint16      fake_plex_get_port           (FakePlex            *self);
+
+const char  *fake_plex_get_token          (FakePlex            *self);
+void         fake_plex_set_token          (FakePlex            *self,
+                                           const char          *token);
+void         fake_plex_set_version        (FakePlex            *self,
+                                           const char          *version);
+void         fake_plex_set_friendly_name  (FakePlex            *self,
+                                           const char          *name);
+
+void         fake_plex_clear_sections     (FakePlex            *self);
+void         fake_plex_add_section        (FakePlex            *self,
+                                           const char          *key,
+                                           const char          *type,
+                                           const char          *title,
+                                           const char * const  *locations);
+
+/* How long a simulated scan runs (default 500 ms). */
+void         fake_plex_set_scan_duration  (FakePlex            *self,
+                                           guint                milliseconds);
+/* TRUE while a simulated scan of section @key runs. */
+gboolean     fake_plex_is_scanning        (FakePlex            *self,
+                                           const char          *key);
+
+/* Applies to every request from now on, /identity included, until
+ * FAKE_PLEX_FAULT_NONE. */
+void         fake_plex_set_fault          (FakePlex            *self,
+                                           FakePlexFault        fault);
+
+/* Every request received so far (element-type FakePlexRequest), oldest
+ * first. */
+GPtrArray   *fake_plex_get_requests       (FakePlex            *self);
+void         fake_plex_clear_requests     (FakePlex            *self);
+/* The requests whose path is @path (a new array of borrowed pointers). */
+GPtrArray   *fake_plex_find_requests      (FakePlex            *self,
+                                           const char          *method,
+                                           const char          *path);
+
+G_END_DECLS
