@@ -1,11 +1,1227 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <stdio.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include "spyglass-cli.h"
+#include "spyglass-core.h"
+#include "spyglass-settings.h"
+
+#define EXIT_PLEX_ERROR 1
+#define EXIT_USAGE      2
+
+#define MAX_TOKEN_INPUT 4096
+
+/* Options every subcommand takes: they override the stored settings for
+ * one run, for scripts and headless machines. */
+typedef struct
+{
+  char   *server;      /* --server, else PLEX_URL */
+  char   *token_file;  /* --token-file (the token itself never comes from argv) */
+  char  **maps;        /* --map LOCAL=PLEX, repeatable */
+  int     timeout;     /* --timeout SECONDS, -1 = from settings */
+  gboolean verbose;
+} GlobalOptions;
+
+/* Everything a command needs to talk to Plex. */
+typedef struct
+{
+  GSettings        *settings;     /* NULL when the schema is not installed */
+  SpyglassClient   *client;
+  SpyglassPathMap  *path_map;
+  char             *default_section;
+  guint             threshold;
+  gboolean          have_token;
+} Context;
+
+static void
+context_clear (Context *ctx)
+{
+  g_clear_object (&ctx->client);
+  g_clear_object (&ctx->settings);
+  g_clear_pointer (&ctx->path_map, spyglass_path_map_free);
+  g_clear_pointer (&ctx->default_section, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Context, context_clear)
+
+static void
+global_options_clear (GlobalOptions *options)
+{
+  g_clear_pointer (&options->server, g_free);
+  g_clear_pointer (&options->token_file, g_free);
+  g_clear_pointer (&options->maps, g_strfreev);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GlobalOptions, global_options_clear)
+
+/* One line on stderr that a person can act on. */
+G_GNUC_PRINTF (1, 2)
+static void
+print_error (const char *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_printerr ("spyglass: %s\n", message);
+}
+
+static int
+usage_error (const char *command,
+             const char *message)
+{
+  if (command != NULL)
+    g_printerr (_("spyglass %s: %s (see “spyglass %s --help”)\n"), command, message, command);
+  else
+    g_printerr (_("spyglass: %s (see “spyglass --help”)\n"), message);
+  return EXIT_USAGE;
+}
+
+/* What to do about an error, added to its message. */
+static const char *
+error_hint (const GError *error,
+            Context      *ctx)
+{
+  if (error->domain != SPYGLASS_ERROR)
+    return NULL;
+
+  switch ((SpyglassError) error->code)
+    {
+    case SPYGLASS_ERROR_INVALID_TOKEN:
+      if (ctx != NULL && !ctx->have_token)
+        return _("this server needs a token: store one with “spyglass config --token-stdin”");
+      return _("get a new token and store it with “spyglass config --token-stdin”");
+    case SPYGLASS_ERROR_FORBIDDEN:
+      return _("use the token of the account that owns the server");
+    case SPYGLASS_ERROR_SECTION_NOT_FOUND:
+      return _("“spyglass sections” lists the libraries");
+    case SPYGLASS_ERROR_UNREACHABLE:
+      return _("check the address and port, and that Plex is running");
+    case SPYGLASS_ERROR_TIMEOUT:
+      return _("the server did not answer in time; try again or raise --timeout");
+    case SPYGLASS_ERROR_CERTIFICATE_UNTRUSTED:
+      return _("if this is your server, trust it with “spyglass config --pin-certificate FINGERPRINT”");
+    case SPYGLASS_ERROR_CERTIFICATE_CHANGED:
+      return _("if you replaced the certificate yourself, pin the new one with “spyglass config --pin-certificate FINGERPRINT”");
+    case SPYGLASS_ERROR_BAD_RESPONSE:
+    case SPYGLASS_ERROR_RESPONSE_TOO_LARGE:
+      return _("is this address a Plex Media Server?");
+    case SPYGLASS_ERROR_HTTP_STATUS:
+    case SPYGLASS_ERROR_INVALID_ADDRESS:
+    case SPYGLASS_ERROR_INVALID_MAPPING:
+    case SPYGLASS_ERROR_NOT_IN_LIBRARY:
+    case SPYGLASS_ERROR_NOT_CONFIGURED:
+    case SPYGLASS_ERROR_TOKEN_STORE:
+    default:
+      return NULL;
+    }
+}
+
+static int
+plex_error (const GError *error,
+            Context      *ctx)
+{
+  const char *hint = error_hint (error, ctx);
+  const char *server = ctx != NULL && ctx->client != NULL
+                       ? spyglass_client_get_base_url (ctx->client) : NULL;
+
+  if (g_error_matches (error, SPYGLASS_ERROR, SPYGLASS_ERROR_UNREACHABLE) && server != NULL)
+    print_error (_("%s at %s — %s"), error->message, server, hint);
+  else if (hint != NULL)
+    print_error ("%s — %s", error->message, hint);
+  else
+    print_error ("%s", error->message);
+
+  return EXIT_PLEX_ERROR;
+}
+
+/* The command line is a short-lived process with nothing else to do, so
+ * it simply iterates the main context until the operation is done. */
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+static GOptionEntry *
+global_option_entries (GlobalOptions *options)
+{
+  const GOptionEntry entries[] = {
+    { "server", 0, 0, G_OPTION_ARG_STRING, &options->server,
+      N_("Plex server address (default: the stored one, or $PLEX_URL)"), N_("URL") },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &options->token_file,
+      N_("Read the Plex token from FILE (default: the keyring, or $PLEX_TOKEN)"), N_("FILE") },
+    { "map", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &options->maps,
+      N_("Map a local folder to the folder Plex sees (repeatable)"), N_("LOCAL=PLEX") },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &options->timeout,
+      N_("Seconds to wait for each answer from Plex"), N_("SECONDS") },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &options->verbose,
+      N_("Print what is sent (never the token)"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  return g_memdup2 (entries, sizeof entries);
+}
+
+/* Parses one subcommand's options.  Returns FALSE after printing a usage
+ * error. */
+static gboolean
+parse_options (const char         *command,
+               const char         *parameters,
+               const char         *summary,
+               const GOptionEntry *entries,
+               GlobalOptions      *global,
+               int                *argc,
+               char             ***argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree GOptionEntry *global_entries = global_option_entries (global);
+  g_autofree char *title = g_strdup_printf ("%s %s", command, parameters);
+  GOptionGroup *group;
+
+  context = g_option_context_new (title);
+  g_option_context_set_summary (context, summary);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+
+  group = g_option_group_new ("connection", _("Connection Options:"),
+                              _("Show connection options"), NULL, NULL);
+  g_option_group_add_entries (group, global_entries);
+  g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
+  g_option_context_add_group (context, group);
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      usage_error (command, error->message);
+      return FALSE;
+    }
+
+  if (global->verbose)
+    g_log_set_debug_enabled (TRUE);
+
+  return TRUE;
+}
+
+/* Settings, environment and options, in that order of precedence (the
+ * last wins), into a client ready to talk to Plex. */
+static gboolean
+context_init (Context        *ctx,
+              GlobalOptions  *options,
+              const char     *command,
+              int            *exit_status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *base_url = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *client_id = NULL;
+  g_autofree char *pinned = NULL;
+  guint timeout = SPYGLASS_DEFAULT_TIMEOUT;
+  gboolean address_from_argv = FALSE;
+
+  ctx->settings = spyglass_settings_open ();
+  ctx->path_map = spyglass_path_map_new ();
+  ctx->threshold = 10;
+
+  if (ctx->settings != NULL)
+    {
+      address = g_settings_get_string (ctx->settings, "server-url");
+      ctx->default_section = g_settings_get_string (ctx->settings, "default-section");
+      ctx->threshold = g_settings_get_uint (ctx->settings, "full-scan-threshold");
+      timeout = g_settings_get_uint (ctx->settings, "request-timeout");
+      pinned = g_settings_get_string (ctx->settings, "pinned-certificate");
+    }
+
+  if (options->server != NULL)
+    {
+      g_free (address);
+      address = g_strdup (options->server);
+      address_from_argv = TRUE;
+    }
+  else if (g_getenv ("PLEX_URL") != NULL)
+    {
+      g_free (address);
+      address = g_strdup (g_getenv ("PLEX_URL"));
+    }
+
+  if (address == NULL || address[0] == '\0')
+    {
+      print_error (_("No Plex server is set up — run “spyglass config --server ADDRESS” "
+                     "or set PLEX_URL"));
+      *exit_status = EXIT_PLEX_ERROR;
+      return FALSE;
+    }
+
+  base_url = spyglass_address_normalize (address, &error);
+  if (base_url == NULL)
+    {
+      if (address_from_argv)
+        *exit_status = usage_error (command, error->message);
+      else
+        *exit_status = plex_error (error, NULL);
+      return FALSE;
+    }
+
+  /* Mappings from the command line replace the stored ones. */
+  if (options->maps != NULL)
+    {
+      for (guint i = 0; options->maps[i] != NULL; i++)
+        if (!spyglass_path_map_add_rule_string (ctx->path_map, options->maps[i], &error))
+          {
+            *exit_status = usage_error (command, error->message);
+            return FALSE;
+          }
+    }
+  else if (ctx->settings != NULL)
+    {
+      g_autoptr(GVariant) rules = g_settings_get_value (ctx->settings, "path-mappings");
+      GVariantIter iter;
+      const char *local, *plex;
+
+      g_variant_iter_init (&iter, rules);
+      while (g_variant_iter_next (&iter, "(&s&s)", &local, &plex))
+        if (!spyglass_path_map_add_rule (ctx->path_map, local, plex, &error))
+          {
+            print_error (_("Ignoring a stored path mapping: %s"), error->message);
+            g_clear_error (&error);
+          }
+    }
+
+  if (options->token_file != NULL)
+    {
+      token = spyglass_token_read_file (options->token_file, &error);
+      if (token == NULL)
+        {
+          *exit_status = plex_error (error, NULL);
+          return FALSE;
+        }
+    }
+  else if (g_getenv ("PLEX_TOKEN") != NULL && g_getenv ("PLEX_TOKEN")[0] != '\0')
+    {
+      token = g_strdup (g_getenv ("PLEX_TOKEN"));
+    }
+  else
+    {
+      token = spyglass_token_store_load (NULL, NULL, &error);
+      if (error != NULL)
+        {
+          *exit_status = plex_error (error, NULL);
+          return FALSE;
+        }
+    }
+  ctx->have_token = token != NULL;
+
+  if (options->timeout >= 0)
+    timeout = options->timeout;
+
+  client_id = spyglass_settings_get_client_id (ctx->settings);
+
+  ctx->client = spyglass_client_new (base_url, token);
+  spyglass_client_set_client_id (ctx->client, client_id);
+  spyglass_client_set_timeout (ctx->client, timeout);
+  if (pinned != NULL && pinned[0] != '\0')
+    spyglass_client_set_pinned_certificate (ctx->client, pinned);
+
+  if (token != NULL)
+    memset (token, 0, strlen (token));
+
+  return TRUE;
+}
+
+static GPtrArray *
+list_sections (Context  *ctx,
+               GError  **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  spyglass_client_list_sections_async (ctx->client, NULL, store_result, &result);
+  return spyglass_client_list_sections_finish (ctx->client, wait_for (&result), error);
+}
+
+static SpyglassSection *
+find_section (GPtrArray  *sections,
+              const char *key)
+{
+  for (guint i = 0; i < sections->len; i++)
+    {
+      SpyglassSection *section = g_ptr_array_index (sections, i);
+
+      if (g_strcmp0 (section->key, key) == 0)
+        return section;
+    }
+
+  return NULL;
+}
+
+/* "Music (section 3)" */
+static char *
+section_label (SpyglassSection *section)
+{
+  return g_strdup_printf (_("%s (section %s)"), section->title != NULL ? section->title : "",
+                          section->key);
+}
+
+/* spyglass test */
+static int
+command_test (int    argc,
+              char **argv)
+{
+  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(Context) ctx = { 0 };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(SpyglassServerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *version = NULL;
+  int status = 0;
+
+  if (!parse_options ("test", "", _("Check that Spyglass can talk to the Plex server."),
+                      NULL, &options, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc > 1)
+    return usage_error ("test", _("unexpected argument"));
+  if (!context_init (&ctx, &options, "test", &status))
+    return status;
+
+  spyglass_client_get_server_info_async (ctx.client, NULL, store_result, &result);
+  info = spyglass_client_get_server_info_finish (ctx.client, wait_for (&result), &error);
+  if (info == NULL)
+    return plex_error (error, &ctx);
+
+  version = spyglass_server_info_dup_short_version (info);
+  if (version == NULL)
+    version = g_strdup (_("unknown version"));
+
+  if (info->friendly_name != NULL && info->friendly_name[0] != '\0')
+    g_print (_("Connected to %s (Plex Media Server %s)\n"), info->friendly_name, version);
+  else
+    g_print (_("Connected (Plex Media Server %s)\n"), version);
+
+  return EXIT_SUCCESS;
+}
+
+static void
+print_json (JsonBuilder *builder)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+/* spyglass sections */
+static int
+command_sections (int    argc,
+                  char **argv)
+{
+  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(Context) ctx = { 0 };
+  g_autoptr(GPtrArray) sections = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean json = FALSE;
+  int status = 0;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  if (!parse_options ("sections", "", _("List the server’s libraries and their folders."),
+                      entries, &options, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc > 1)
+    return usage_error ("sections", _("unexpected argument"));
+  if (!context_init (&ctx, &options, "sections", &status))
+    return status;
+
+  sections = list_sections (&ctx, &error);
+  if (sections == NULL)
+    return plex_error (error, &ctx);
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < sections->len; i++)
+        {
+          SpyglassSection *section = g_ptr_array_index (sections, i);
+
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "id");
+          json_builder_add_string_value (builder, section->key);
+          json_builder_set_member_name (builder, "type");
+          json_builder_add_string_value (builder, section->type);
+          json_builder_set_member_name (builder, "title");
+          json_builder_add_string_value (builder, section->title);
+          json_builder_set_member_name (builder, "refreshing");
+          json_builder_add_boolean_value (builder, section->refreshing);
+          json_builder_set_member_name (builder, "folders");
+          json_builder_begin_array (builder);
+          for (guint j = 0; section->locations[j] != NULL; j++)
+            json_builder_add_string_value (builder, section->locations[j]);
+          json_builder_end_array (builder);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+      print_json (builder);
+      return EXIT_SUCCESS;
+    }
+
+  if (sections->len == 0)
+    {
+      g_print (_("The server has no libraries.\n"));
+      return EXIT_SUCCESS;
+    }
+
+  for (guint i = 0; i < sections->len; i++)
+    {
+      SpyglassSection *section = g_ptr_array_index (sections, i);
+
+      g_print ("%-4s %-8s %s\n", section->key, section->type != NULL ? section->type : "",
+               section->title != NULL ? section->title : "");
+      for (guint j = 0; section->locations[j] != NULL; j++)
+        g_print ("              %s\n", section->locations[j]);
+    }
+
+  return EXIT_SUCCESS;
+}
+
+/* A folder to scan, from what the user typed: absolute, a file becomes
+ * its folder. */
+static char *
+local_folder_for_argument (const char *argument)
+{
+  g_autofree char *absolute = g_canonicalize_filename (argument, NULL);
+
+  if (!g_file_test (absolute, G_FILE_TEST_IS_DIR) &&
+      g_file_test (absolute, G_FILE_TEST_EXISTS))
+    return g_path_get_dirname (absolute);
+
+  /* A folder, or something that is gone: Plex scans what is there now. */
+  return g_steal_pointer (&absolute);
+}
+
+/* Where a folder goes when it lies in several libraries: the default one
+ * if it is among them, else all of them. */
+static void
+prefer_default_section (GPtrArray  *targets,
+                        const char *default_section)
+{
+  gboolean has_default = FALSE;
+
+  if (default_section == NULL || default_section[0] == '\0' || targets->len < 2)
+    return;
+
+  for (guint i = 0; i < targets->len; i++)
+    {
+      SpyglassScanTarget *target = g_ptr_array_index (targets, i);
+
+      if (g_strcmp0 (target->section->key, default_section) == 0)
+        has_default = TRUE;
+    }
+
+  if (!has_default)
+    return;
+
+  for (guint i = targets->len; i > 0; i--)
+    {
+      SpyglassScanTarget *target = g_ptr_array_index (targets, i - 1);
+
+      if (g_strcmp0 (target->section->key, default_section) != 0)
+        g_ptr_array_remove_index (targets, i - 1);
+    }
+}
+
+static void
+print_sent (SpyglassScanTarget *target)
+{
+  g_autofree char *label = section_label (target->section);
+
+  if (target->path == NULL)
+    {
+      if (target->force)
+        g_print (_("Refreshing all metadata of %s\n"), label);
+      else
+        g_print (_("Scanning all of %s\n"), label);
+    }
+  else
+    {
+      g_autofree char *display = g_filename_display_name (target->path);
+
+      if (target->force)
+        g_print (_("Refreshing metadata of “%s” in %s\n"), display, label);
+      else
+        g_print (_("Scanning “%s” in %s\n"), display, label);
+    }
+}
+
+/* Sends the targets in order; stops at the first failure, since the ones
+ * after it would meet the same server. */
+static int
+send_targets (Context   *ctx,
+              GPtrArray *targets)
+{
+  for (guint i = 0; i < targets->len; i++)
+    {
+      SpyglassScanTarget *target = g_ptr_array_index (targets, i);
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+
+      spyglass_client_scan_async (ctx->client, target->section->key, target->path,
+                                  target->force, NULL, store_result, &result);
+      if (!spyglass_client_scan_finish (ctx->client, wait_for (&result), &error))
+        {
+          plex_error (error, ctx);
+          if (i + 1 < targets->len)
+            print_error (g_dngettext (GETTEXT_PACKAGE,
+                                      "%u request was not sent",
+                                      "%u requests were not sent",
+                                      targets->len - i - 1),
+                         targets->len - i - 1);
+          return EXIT_PLEX_ERROR;
+        }
+
+      print_sent (target);
+    }
+
+  return EXIT_SUCCESS;
+}
+
+/* spyglass scan */
+static int
+command_scan (int    argc,
+              char **argv)
+{
+  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(Context) ctx = { 0 };
+  g_autoptr(GPtrArray) sections = NULL;
+  g_autoptr(GPtrArray) targets = NULL;
+  g_autoptr(GPtrArray) batch = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *section_key = NULL;
+  g_auto(GStrv) paths = NULL;
+  gboolean all = FALSE;
+  gboolean force = FALSE;
+  gboolean routing_failed = FALSE;
+  int status = 0;
+  const GOptionEntry entries[] = {
+    { "section", 's', 0, G_OPTION_ARG_STRING, &section_key,
+      N_("Only this library (its id, see “spyglass sections”)"), N_("ID") },
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &all,
+      N_("Scan the whole library (the default one, or every library)"), NULL },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+      N_("Force a refresh of metadata, even if nothing changed"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, N_("PATH…") },
+    G_OPTION_ENTRY_NULL
+  };
+
+  if (!parse_options ("scan", _("[PATH…]"),
+                      _("Ask Plex to scan these folders (a file means its folder), "
+                        "or with --all, whole libraries."),
+                      entries, &options, &argc, &argv))
+    return EXIT_USAGE;
+  if (all && paths != NULL)
+    return usage_error ("scan", _("give folders or --all, not both"));
+  if (!all && paths == NULL)
+    return usage_error ("scan", _("no folder to scan"));
+  if (!context_init (&ctx, &options, "scan", &status))
+    return status;
+
+  sections = list_sections (&ctx, &error);
+  if (sections == NULL)
+    return plex_error (error, &ctx);
+
+  targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
+
+  if (all)
+    {
+      const char *key = section_key != NULL ? section_key : ctx.default_section;
+
+      if (key != NULL && key[0] != '\0')
+        {
+          SpyglassSection *section = find_section (sections, key);
+
+          if (section == NULL)
+            {
+              g_set_error_literal (&error, SPYGLASS_ERROR, SPYGLASS_ERROR_SECTION_NOT_FOUND,
+                                   _("Library section not found"));
+              return plex_error (error, &ctx);
+            }
+          g_ptr_array_add (targets, spyglass_scan_target_new (section, NULL, force));
+        }
+      else
+        {
+          for (guint i = 0; i < sections->len; i++)
+            g_ptr_array_add (targets,
+                             spyglass_scan_target_new (g_ptr_array_index (sections, i),
+                                                       NULL, force));
+        }
+    }
+  else
+    {
+      for (guint i = 0; paths[i] != NULL; i++)
+        {
+          g_autofree char *local = local_folder_for_argument (paths[i]);
+          g_autofree char *plex_path = spyglass_path_map_apply (ctx.path_map, local);
+          g_autoptr(GPtrArray) routed = NULL;
+          g_autoptr(GError) route_error = NULL;
+
+          routed = spyglass_route_path (plex_path, sections, section_key, force, &route_error);
+          if (routed == NULL)
+            {
+              /* Report it and go on: the other folders still get scanned. */
+              plex_error (route_error, &ctx);
+              routing_failed = TRUE;
+              continue;
+            }
+
+          if (section_key == NULL)
+            prefer_default_section (routed, ctx.default_section);
+
+          for (guint j = 0; j < routed->len; j++)
+            g_ptr_array_add (targets, g_steal_pointer (&g_ptr_array_index (routed, j)));
+          g_ptr_array_set_free_func (routed, NULL);
+        }
+    }
+
+  batch = spyglass_coalesce (targets, ctx.threshold);
+  status = send_targets (&ctx, batch);
+  if (status == EXIT_SUCCESS && routing_failed)
+    status = EXIT_PLEX_ERROR;
+
+  return status;
+}
+
+static SpyglassActivity *
+find_scan_activity (GPtrArray  *activities,
+                    const char *section_key)
+{
+  for (guint i = 0; i < activities->len; i++)
+    {
+      SpyglassActivity *activity = g_ptr_array_index (activities, i);
+
+      if (g_strcmp0 (activity->section_key, section_key) == 0 &&
+          g_strcmp0 (activity->type, "library.update.section") == 0)
+        return activity;
+    }
+
+  return NULL;
+}
+
+/* spyglass status */
+static int
+command_status (int    argc,
+                char **argv)
+{
+  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(Context) ctx = { 0 };
+  g_autoptr(GPtrArray) sections = NULL;
+  g_autoptr(GPtrArray) activities = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  gboolean json = FALSE;
+  int status = 0;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  if (!parse_options ("status", "", _("Show which libraries Plex is scanning."),
+                      entries, &options, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc > 1)
+    return usage_error ("status", _("unexpected argument"));
+  if (!context_init (&ctx, &options, "status", &status))
+    return status;
+
+  sections = list_sections (&ctx, &error);
+  if (sections == NULL)
+    return plex_error (error, &ctx);
+
+  spyglass_client_list_activities_async (ctx.client, NULL, store_result, &result);
+  activities = spyglass_client_list_activities_finish (ctx.client, wait_for (&result), &error);
+  if (activities == NULL)
+    return plex_error (error, &ctx);
+
+  if (json)
+    {
+      builder = json_builder_new ();
+      json_builder_begin_array (builder);
+    }
+
+  for (guint i = 0; i < sections->len; i++)
+    {
+      SpyglassSection *section = g_ptr_array_index (sections, i);
+      SpyglassActivity *activity = find_scan_activity (activities, section->key);
+      gboolean scanning = section->refreshing || activity != NULL;
+      int progress = activity != NULL ? activity->progress : -1;
+      g_autofree char *label = section_label (section);
+
+      if (json)
+        {
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "id");
+          json_builder_add_string_value (builder, section->key);
+          json_builder_set_member_name (builder, "title");
+          json_builder_add_string_value (builder, section->title);
+          json_builder_set_member_name (builder, "state");
+          json_builder_add_string_value (builder, scanning ? "scanning" : "idle");
+          json_builder_set_member_name (builder, "progress");
+          if (progress >= 0)
+            json_builder_add_int_value (builder, progress);
+          else
+            json_builder_add_null_value (builder);
+          json_builder_set_member_name (builder, "activity");
+          if (activity != NULL && activity->title != NULL)
+            json_builder_add_string_value (builder, activity->title);
+          else
+            json_builder_add_null_value (builder);
+          json_builder_end_object (builder);
+        }
+      else if (!scanning)
+        g_print (_("%s: idle\n"), label);
+      else if (progress >= 0)
+        g_print (_("%s: scanning, %d%%\n"), label, progress);
+      else
+        g_print (_("%s: scanning\n"), label);
+    }
+
+  if (json)
+    {
+      json_builder_end_array (builder);
+      print_json (builder);
+    }
+
+  return EXIT_SUCCESS;
+}
+
+/* spyglass cancel */
+static int
+command_cancel (int    argc,
+                char **argv)
+{
+  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(Context) ctx = { 0 };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *section_key = NULL;
+  int status = 0;
+  const GOptionEntry entries[] = {
+    { "section", 's', 0, G_OPTION_ARG_STRING, &section_key,
+      N_("Only this library (default: every library)"), N_("ID") },
+    G_OPTION_ENTRY_NULL
+  };
+
+  if (!parse_options ("cancel", "", _("Ask Plex to stop scanning."),
+                      entries, &options, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc > 1)
+    return usage_error ("cancel", _("unexpected argument"));
+  if (!context_init (&ctx, &options, "cancel", &status))
+    return status;
+
+  spyglass_client_cancel_scan_async (ctx.client, section_key, NULL, store_result, &result);
+  if (!spyglass_client_cancel_scan_finish (ctx.client, wait_for (&result), &error))
+    return plex_error (error, &ctx);
+
+  if (section_key != NULL)
+    g_print (_("Stopped scanning section %s\n"), section_key);
+  else
+    g_print (_("Stopped scanning every library\n"));
+
+  return EXIT_SUCCESS;
+}
+
+/* Reads the token from standard input: typed at a prompt without echo on
+ * a terminal, else the first line of what is piped in. */
+static char *
+read_token_from_stdin (GError **error)
+{
+  gboolean terminal = isatty (STDIN_FILENO);
+  struct termios saved, quiet;
+  char buffer[MAX_TOKEN_INPUT];
+  char *line;
+  char *token;
+
+  if (terminal)
+    {
+      g_printerr (_("Plex token: "));
+      if (tcgetattr (STDIN_FILENO, &saved) == 0)
+        {
+          quiet = saved;
+          quiet.c_lflag &= ~ECHO;
+          tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+        }
+      else
+        terminal = FALSE;
+    }
+
+  line = fgets (buffer, sizeof buffer, stdin);
+
+  if (terminal)
+    {
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+      g_printerr ("\n");
+    }
+
+  if (line == NULL)
+    {
+      g_set_error_literal (error, SPYGLASS_ERROR, SPYGLASS_ERROR_NOT_CONFIGURED,
+                           _("No token on standard input"));
+      return NULL;
+    }
+
+  buffer[strcspn (buffer, "\r\n")] = '\0';
+  token = g_strdup (g_strstrip (buffer));
+  memset (buffer, 0, sizeof buffer);
+
+  if (token[0] == '\0')
+    {
+      g_free (token);
+      g_set_error_literal (error, SPYGLASS_ERROR, SPYGLASS_ERROR_NOT_CONFIGURED,
+                           _("No token on standard input"));
+      return NULL;
+    }
+
+  return token;
+}
+
+static void
+print_settings (GSettings *settings)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) rules = NULL;
+  g_autofree char *server = g_settings_get_string (settings, "server-url");
+  g_autofree char *section = g_settings_get_string (settings, "default-section");
+  g_autofree char *pinned = g_settings_get_string (settings, "pinned-certificate");
+  g_autofree char *keyfile = spyglass_settings_get_keyfile_path ();
+  g_autofree char *token = NULL;
+  SpyglassTokenLocation location = SPYGLASS_TOKEN_LOCATION_NONE;
+  GVariantIter iter;
+  const char *local, *plex;
+
+  g_print (_("Server: %s\n"), server[0] != '\0' ? server : _("not set"));
+
+  token = spyglass_token_store_load (&location, NULL, &error);
+  if (token != NULL)
+    memset (token, 0, strlen (token));
+  switch (location)
+    {
+    case SPYGLASS_TOKEN_LOCATION_KEYRING:
+      g_print (_("Token: stored in the keyring\n"));
+      break;
+
+    case SPYGLASS_TOKEN_LOCATION_FILE:
+      {
+        g_autofree char *path = spyglass_token_store_get_fallback_path ();
+        g_print (_("Token: stored in %s (no keyring available)\n"), path);
+      }
+      break;
+
+    case SPYGLASS_TOKEN_LOCATION_NONE:
+    default:
+      if (error != NULL)
+        g_print (_("Token: %s\n"), error->message);
+      else
+        g_print (_("Token: not set\n"));
+      break;
+    }
+
+  g_print (_("Default library: %s\n"), section[0] != '\0' ? section : _("every library"));
+
+  rules = g_settings_get_value (settings, "path-mappings");
+  if (g_variant_n_children (rules) == 0)
+    g_print (_("Path mappings: none\n"));
+  else
+    g_print (_("Path mappings:\n"));
+  g_variant_iter_init (&iter, rules);
+  while (g_variant_iter_next (&iter, "(&s&s)", &local, &plex))
+    g_print ("  %s → %s\n", local, plex);
+
+  g_print (_("Whole-library threshold: %u folders\n"),
+           g_settings_get_uint (settings, "full-scan-threshold"));
+  g_print (_("Timeout: %u s\n"), g_settings_get_uint (settings, "request-timeout"));
+  g_print (_("Pinned certificate: %s\n"), pinned[0] != '\0' ? pinned : _("none"));
+  if (keyfile != NULL)
+    g_print (_("Settings file: %s (no session bus)\n"), keyfile);
+}
+
+/* spyglass config */
+static int
+command_config (int    argc,
+                char **argv)
+{
+  g_autoptr(GSettings) settings = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *server = NULL;
+  g_autofree char *section = NULL;
+  g_autofree char *pin = NULL;
+  g_auto(GStrv) maps = NULL;
+  gboolean token_stdin = FALSE;
+  gboolean forget_token = FALSE;
+  gboolean clear_maps = FALSE;
+  int threshold = -1;
+  int timeout = -1;
+  gboolean changed = FALSE;
+  const GOptionEntry entries[] = {
+    { "server", 0, 0, G_OPTION_ARG_STRING, &server,
+      N_("Store the Plex server address"), N_("ADDRESS") },
+    { "token-stdin", 0, 0, G_OPTION_ARG_NONE, &token_stdin,
+      N_("Store the token read from standard input (typed at a prompt on a terminal)"), NULL },
+    { "forget-token", 0, 0, G_OPTION_ARG_NONE, &forget_token,
+      N_("Remove the stored token"), NULL },
+    { "section", 's', 0, G_OPTION_ARG_STRING, &section,
+      N_("Store the default library (empty: every library)"), N_("ID") },
+    { "map", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &maps,
+      N_("Store path mappings, replacing the stored ones (repeatable)"), N_("LOCAL=PLEX") },
+    { "clear-maps", 0, 0, G_OPTION_ARG_NONE, &clear_maps,
+      N_("Remove every stored path mapping"), NULL },
+    { "threshold", 0, 0, G_OPTION_ARG_INT, &threshold,
+      N_("Scan the whole library past this many folders (0: never)"), N_("N") },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
+      N_("Seconds to wait for each answer from Plex"), N_("SECONDS") },
+    { "pin-certificate", 0, 0, G_OPTION_ARG_STRING, &pin,
+      N_("Trust the server certificate with this SHA-256 fingerprint (empty: none)"),
+      N_("SHA256") },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("");
+
+  g_option_context_set_summary (context, _("Show or change the stored settings. "
+                                           "The token goes to the keyring, never to a "
+                                           "command line."));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error ("config", error->message);
+  if (argc > 1)
+    return usage_error ("config", _("unexpected argument"));
+  if (maps != NULL && clear_maps)
+    return usage_error ("config", _("give --map or --clear-maps, not both"));
+  if (token_stdin && forget_token)
+    return usage_error ("config", _("give --token-stdin or --forget-token, not both"));
+  if (threshold > 10000)
+    return usage_error ("config", _("the threshold is at most 10000"));
+  if (timeout == 0 || timeout > 600)
+    return usage_error ("config", _("the timeout is 1 to 600 seconds"));
+
+  settings = spyglass_settings_open ();
+  if (settings == NULL)
+    {
+      print_error (_("The settings schema %s is not installed"), APPLICATION_ID);
+      return EXIT_PLEX_ERROR;
+    }
+
+  if (server != NULL)
+    {
+      g_autofree char *base_url = NULL;
+
+      if (server[0] == '\0')
+        base_url = g_strdup ("");
+      else if ((base_url = spyglass_address_normalize (server, &error)) == NULL)
+        return usage_error ("config", error->message);
+      g_settings_set_string (settings, "server-url", base_url);
+      changed = TRUE;
+    }
+
+  if (section != NULL)
+    {
+      g_settings_set_string (settings, "default-section", section);
+      changed = TRUE;
+    }
+
+  if (maps != NULL || clear_maps)
+    {
+      g_autoptr(SpyglassPathMap) map = spyglass_path_map_new ();
+      GVariantBuilder builder;
+
+      g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
+      for (guint i = 0; maps != NULL && maps[i] != NULL; i++)
+        {
+          const char *local, *plex;
+
+          if (!spyglass_path_map_add_rule_string (map, maps[i], &error))
+            return usage_error ("config", error->message);
+          spyglass_path_map_get_rule (map, spyglass_path_map_get_n_rules (map) - 1,
+                                      &local, &plex);
+          /* GSettings strings are UTF-8. */
+          if (!g_utf8_validate (local, -1, NULL) || !g_utf8_validate (plex, -1, NULL))
+            return usage_error ("config", _("stored path mappings must be valid UTF-8; "
+                                            "use --map on each command instead"));
+          g_variant_builder_add (&builder, "(ss)", local, plex);
+        }
+      g_settings_set_value (settings, "path-mappings", g_variant_builder_end (&builder));
+      changed = TRUE;
+    }
+
+  if (threshold >= 0)
+    {
+      g_settings_set_uint (settings, "full-scan-threshold", threshold);
+      changed = TRUE;
+    }
+
+  if (timeout > 0)
+    {
+      g_settings_set_uint (settings, "request-timeout", timeout);
+      changed = TRUE;
+    }
+
+  if (pin != NULL)
+    {
+      g_autofree char *normalized = NULL;
+
+      if (pin[0] != '\0' &&
+          (normalized = spyglass_client_normalize_fingerprint (pin)) == NULL)
+        return usage_error ("config", _("not a SHA-256 fingerprint (64 hexadecimal digits)"));
+      g_settings_set_string (settings, "pinned-certificate", normalized != NULL ? normalized : "");
+      changed = TRUE;
+    }
+
+  g_settings_sync ();
+
+  if (forget_token)
+    {
+      spyglass_token_store_clear (NULL, NULL);
+      g_print (_("Token removed\n"));
+      changed = TRUE;
+    }
+
+  if (token_stdin)
+    {
+      g_autofree char *token = read_token_from_stdin (&error);
+      SpyglassTokenLocation location = SPYGLASS_TOKEN_LOCATION_NONE;
+
+      if (token == NULL)
+        return plex_error (error, NULL);
+
+      if (!spyglass_token_store_save (token, &location, NULL, &error))
+        {
+          memset (token, 0, strlen (token));
+          return plex_error (error, NULL);
+        }
+      memset (token, 0, strlen (token));
+
+      if (location == SPYGLASS_TOKEN_LOCATION_KEYRING)
+        g_print (_("Token stored in the keyring\n"));
+      else
+        {
+          g_autofree char *path = spyglass_token_store_get_fallback_path ();
+          g_print (_("No keyring available: token stored in %s (readable only by you)\n"), path);
+        }
+      changed = TRUE;
+    }
+
+  if (!changed)
+    print_settings (settings);
+  else
+    g_print (_("Settings saved\n"));
+
+  return EXIT_SUCCESS;
+}
+
+typedef struct
+{
+  const char *name;
+  int       (*run) (int argc, char **argv);
+  const char *summary;
+} Command;
+
+static const Command commands[] = {
+  { "test", command_test, N_("Check the connection to the Plex server") },
+  { "sections", command_sections, N_("List the libraries and their folders") },
+  { "scan", command_scan, N_("Scan folders, or whole libraries") },
+  { "status", command_status, N_("Show which libraries are being scanned") },
+  { "cancel", command_cancel, N_("Stop scans") },
+  { "config", command_config, N_("Show or change the stored settings") },
+};
+
+static void
+print_help (FILE *stream)
+{
+  GString *help = g_string_new (NULL);
+
+  g_string_append (help, _("Usage:\n  spyglass COMMAND [OPTION…]\n\n"));
+  g_string_append (help, _("Tell Plex Media Server exactly which folders changed.\n\n"));
+  g_string_append (help, _("Commands:\n"));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_string_append_printf (help, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+  g_string_append (help, _("\nRun “spyglass COMMAND --help” for a command’s options.\n"));
+
+  fputs (help->str, stream);
+  g_string_free (help, TRUE);
+}
 
 int
 spyglass_cli_run (int   argc,
                   char *argv[])
 {
-  return 2;
+  const char *name;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_set_prgname ("spyglass");
+
+  if (argc < 2)
+    {
+      print_help (stderr);
+      return EXIT_USAGE;
+    }
+
+  name = argv[1];
+  if (g_str_equal (name, "--help") || g_str_equal (name, "-h") || g_str_equal (name, "help"))
+    {
+      print_help (stdout);
+      return EXIT_SUCCESS;
+    }
+  if (g_str_equal (name, "--version"))
+    {
+      g_print ("spyglass %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (name, commands[i].name))
+      {
+        g_autofree char *prgname = g_strdup_printf ("spyglass %s", name);
+
+        g_set_prgname (prgname);
+        /* The subcommand sees itself as argv[0]. */
+        return commands[i].run (argc - 1, argv + 1);
+      }
+
+  {
+    g_autofree char *message = g_strdup_printf (_("unknown command “%s”"), name);
+    return usage_error (NULL, message);
+  }
 }

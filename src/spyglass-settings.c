@@ -1,2 +1,80 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
+
+#define G_SETTINGS_ENABLE_BACKEND
+#include <gio/gsettingsbackend.h>
+
+#include "spyglass-client.h"
+#include "spyglass-settings.h"
+
+/* Whether GDBus could find a session bus, without connecting to one (and
+ * without autolaunching one). */
+static gboolean
+have_session_bus (void)
+{
+  const char *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
+  g_autofree char *socket = NULL;
+
+  if (address != NULL && address[0] != '\0')
+    return TRUE;
+
+  socket = g_build_filename (g_get_user_runtime_dir (), "bus", NULL);
+  return g_file_test (socket, G_FILE_TEST_EXISTS);
+}
+
+char *
+spyglass_settings_get_keyfile_path (void)
+{
+  if (g_getenv ("GSETTINGS_BACKEND") != NULL || have_session_bus ())
+    return NULL;
+
+  return g_build_filename (g_get_user_config_dir (), "spyglass", "settings.ini", NULL);
+}
+
+GSettings *
+spyglass_settings_open (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autofree char *keyfile = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE);
+  if (schema == NULL)
+    {
+      g_debug ("Schema %s is not installed; using defaults", APPLICATION_ID);
+      return NULL;
+    }
+
+  keyfile = spyglass_settings_get_keyfile_path ();
+  if (keyfile != NULL)
+    {
+      g_autoptr(GSettingsBackend) backend = NULL;
+
+      g_debug ("No session bus: settings in %s", keyfile);
+      backend = g_keyfile_settings_backend_new (keyfile, "/io/github/spyglass/Spyglass/",
+                                                "spyglass");
+      return g_settings_new_full (schema, backend, NULL);
+    }
+
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+char *
+spyglass_settings_get_client_id (GSettings *settings)
+{
+  g_autofree char *client_id = NULL;
+
+  if (settings == NULL)
+    return spyglass_client_generate_client_id ();
+
+  client_id = g_settings_get_string (settings, "client-identifier");
+  if (client_id[0] == '\0')
+    {
+      g_free (client_id);
+      client_id = spyglass_client_generate_client_id ();
+      g_settings_set_string (settings, "client-identifier", client_id);
+    }
+
+  return g_steal_pointer (&client_id);
+}

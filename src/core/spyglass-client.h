@@ -95,6 +95,10 @@ GPtrArray          *spyglass_client_list_activities_finish   (SpyglassClient    
                                                               GAsyncResult         *result,
                                                               GError              **error);
 
+/* "AB:12:…", "ab12…" or with spaces → 64 lowercase hex digits; NULL when
+ * @input is not a SHA-256 fingerprint. */
+char               *spyglass_client_normalize_fingerprint    (const char           *input);
+
 /* A new random X-Plex-Client-Identifier (to be generated once and kept). */
 char               *spyglass_client_generate_client_id       (void);
 

@@ -40,6 +40,25 @@ spyglass_server_info_free (SpyglassServerInfo *info)
   g_free (info);
 }
 
+char *
+spyglass_server_info_dup_short_version (const SpyglassServerInfo *info)
+{
+  const char *end;
+  guint dots = 0;
+
+  g_return_val_if_fail (info != NULL, NULL);
+
+  if (info->version == NULL || info->version[0] == '\0')
+    return NULL;
+
+  /* major.minor.patch, dropping the build number and the commit hash */
+  for (end = info->version; *end != '\0' && *end != '-'; end++)
+    if (*end == '.' && ++dots == 3)
+      break;
+
+  return g_strndup (info->version, end - info->version);
+}
+
 SpyglassSection *
 spyglass_section_new (const char         *key,
                       const char         *type,

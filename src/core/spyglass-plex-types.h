@@ -19,6 +19,9 @@ typedef struct
 GType               spyglass_server_info_get_type (void) G_GNUC_CONST;
 SpyglassServerInfo *spyglass_server_info_copy     (const SpyglassServerInfo *info);
 void                spyglass_server_info_free     (SpyglassServerInfo       *info);
+/* The version as people quote it: "1.40.0.7998-c29d4c0c8" → "1.40.0".
+ * NULL when the server did not say. */
+char               *spyglass_server_info_dup_short_version (const SpyglassServerInfo *info);
 
 /* One row of GET /library/sections.  Reference counted, immutable after
  * parsing, so routes and queue entries can share it. */
