@@ -253,18 +253,14 @@ spyglass_path_truncate (const char *path,
   return g_strndup (normalized, p - normalized);
 }
 
-char *
-spyglass_path_display_name (const char *path)
+/* Replaces control characters (a newline in a folder name, say) so that
+ * a message stays on one line.  @text must be valid UTF-8. */
+static char *
+replace_control_characters (const char *text)
 {
-  g_autofree char *name = NULL;
-  GString *str;
+  GString *str = g_string_new (NULL);
 
-  g_return_val_if_fail (path != NULL, NULL);
-
-  name = g_filename_display_name (path);
-  str = g_string_new (NULL);
-
-  for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
     {
       if (g_unichar_iscntrl (g_utf8_get_char (p)))
         g_string_append_unichar (str, 0xFFFD);
@@ -273,6 +269,28 @@ spyglass_path_display_name (const char *path)
     }
 
   return g_string_free (str, FALSE);
+}
+
+char *
+spyglass_path_display_name (const char *path)
+{
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  name = g_filename_display_name (path);
+  return replace_control_characters (name);
+}
+
+char *
+spyglass_display_text (const char *text)
+{
+  g_autofree char *valid = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  valid = g_utf8_make_valid (text, -1);
+  return replace_control_characters (valid);
 }
 
 /* An absolute path as a Plex prefix may be: "/…", "C:\…" (or "C:/…"),

@@ -13,6 +13,9 @@ G_BEGIN_DECLS
  * with control characters replaced by U+FFFD. */
 char  *spyglass_path_display_name (const char *path);
 
+/* The same for a string meant to be UTF-8 (a library title, say). */
+char  *spyglass_display_text      (const char *text);
+
 /* The non-empty components of @path, in order ("/a//b/" → "a", "b"). */
 GStrv  spyglass_path_split        (const char *path);
 
