@@ -311,6 +311,214 @@ test_suggest_mapping (void)
   assert_suggests ("/mnt/x", root, NULL);
 }
 
+/* Targets for coalescing, from "key:path", "key:*" and "key!:path". */
+static GPtrArray *
+targets_new (GPtrArray          *sections,
+             const char * const *specs)
+{
+  GPtrArray *targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
+
+  for (guint i = 0; specs[i] != NULL; i++)
+    {
+      const char *colon = strchr (specs[i], ':');
+      g_autofree char *key = g_strndup (specs[i], colon - specs[i]);
+      gboolean force = g_str_has_suffix (key, "!");
+      SpyglassSection *section = NULL;
+
+      if (force)
+        key[strlen (key) - 1] = '\0';
+
+      for (guint s = 0; s < sections->len; s++)
+        {
+          SpyglassSection *candidate = g_ptr_array_index (sections, s);
+
+          if (g_str_equal (candidate->key, key))
+            section = candidate;
+        }
+      g_assert_nonnull (section);
+
+      g_ptr_array_add (targets, spyglass_scan_target_new (section,
+                                                          g_str_equal (colon + 1, "*") ? NULL : colon + 1,
+                                                          force));
+    }
+
+  return targets;
+}
+
+static void
+assert_coalesces_to (const char * const *specs,
+                     guint               threshold,
+                     const char         *expected)
+{
+  g_autoptr(GPtrArray) sections = sections_new ("1", "Music", "/a", NULL,
+                                                "2", "Movies", "/m", NULL,
+                                                "3", "Shows", "/s", NULL,
+                                                NULL);
+  g_autoptr(GPtrArray) targets = targets_new (sections, specs);
+  g_autoptr(GPtrArray) coalesced = NULL;
+  g_autofree char *before = describe_targets (targets);
+  g_autofree char *after = NULL;
+  g_autofree char *described = NULL;
+
+  coalesced = spyglass_coalesce (targets, threshold);
+  g_assert_nonnull (coalesced);
+  described = describe_targets (coalesced);
+  g_assert_cmpstr (described, ==, expected);
+
+  /* The input is untouched and shares no target with the output. */
+  after = describe_targets (targets);
+  g_assert_cmpstr (after, ==, before);
+  for (guint i = 0; i < coalesced->len; i++)
+    {
+      guint index;
+
+      g_assert_false (g_ptr_array_find (targets, g_ptr_array_index (coalesced, i), &index));
+    }
+}
+
+static void
+test_coalesce_empty (void)
+{
+  const char * const specs[] = { NULL };
+
+  assert_coalesces_to (specs, 10, "");
+}
+
+static void
+test_coalesce_duplicates (void)
+{
+  const char * const specs[] = { "1:/a/x", "1:/a/x", "1:/a/x/", "1://a//x", "2:/m/y", "1:/a/x", NULL };
+
+  assert_coalesces_to (specs, 10, "1:/a/x | 2:/m/y");
+}
+
+static void
+test_coalesce_nested (void)
+{
+  const char * const specs[] = { "1:/a/x/y", "1:/a/z", "1:/a/x", "1:/a/x/y/w", "1:/a/xx", NULL };
+  const char * const across[] = { "1:/a/x/y", "2:/a/x", NULL };
+
+  /* /a/x covers /a/x/y, which was asked for first: it takes its place. */
+  assert_coalesces_to (specs, 10, "1:/a/x | 1:/a/z | 1:/a/xx");
+  /* Folders of different libraries never cover each other. */
+  assert_coalesces_to (across, 10, "1:/a/x/y | 2:/a/x");
+}
+
+static void
+test_coalesce_whole_absorbs (void)
+{
+  const char * const specs[] = { "2:/m/y", "1:/a/x", "3:/s/q", "1:*", "1:/a/z", "1:*", NULL };
+  const char * const first[] = { "1:*", "1:/a/x", "2:/m/y", NULL };
+
+  assert_coalesces_to (specs, 10, "2:/m/y | 1:* | 3:/s/q");
+  assert_coalesces_to (first, 10, "1:* | 2:/m/y");
+}
+
+static void
+assert_threshold (guint        n_folders,
+                  guint        n_nested,
+                  guint        threshold,
+                  const char  *expected_prefix,
+                  guint        expected_len)
+{
+  g_autoptr(GPtrArray) sections = sections_new ("1", "Music", "/a", NULL,
+                                                "2", "Movies", "/m", NULL,
+                                                NULL);
+  g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
+  g_autoptr(GPtrArray) coalesced = NULL;
+  g_autofree char *described = NULL;
+
+  g_ptr_array_add (targets, spyglass_scan_target_new (g_ptr_array_index (sections, 1), "/m/first", FALSE));
+  for (guint i = 0; i < n_folders; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/a/album %u", i);
+
+      g_ptr_array_add (targets, spyglass_scan_target_new (g_ptr_array_index (sections, 0), path, FALSE));
+      /* Repeats do not count as distinct folders. */
+      g_ptr_array_add (targets, spyglass_scan_target_new (g_ptr_array_index (sections, 0), path, FALSE));
+    }
+  for (guint i = 0; i < n_nested; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/a/album 0/disc %u", i);
+
+      g_ptr_array_add (targets, spyglass_scan_target_new (g_ptr_array_index (sections, 0), path, FALSE));
+    }
+  g_ptr_array_add (targets, spyglass_scan_target_new (g_ptr_array_index (sections, 1), "/m/last", FALSE));
+
+  coalesced = spyglass_coalesce (targets, threshold);
+  described = describe_targets (coalesced);
+  g_test_message ("%s", described);
+  g_assert_cmpuint (coalesced->len, ==, expected_len);
+  g_assert_true (g_str_has_prefix (described, expected_prefix));
+  g_assert_true (g_str_has_suffix (described, "2:/m/last"));
+}
+
+static void
+test_coalesce_threshold (void)
+{
+  /* 11 distinct folders in one library: one whole-library scan. */
+  assert_threshold (11, 0, 10, "2:/m/first | 1:* | 2:/m/last", 3);
+  assert_threshold (50, 0, 10, "2:/m/first | 1:* | 2:/m/last", 3);
+  /* 10 stay 10. */
+  assert_threshold (10, 0, 10, "2:/m/first | 1:/a/album 0 | 1:/a/album 1 | ", 12);
+  /* Nested folders are dropped before counting. */
+  assert_threshold (10, 5, 10, "2:/m/first | 1:/a/album 0 | 1:/a/album 1 | ", 12);
+  /* 0 turns the threshold off. */
+  assert_threshold (50, 0, 0, "2:/m/first | 1:/a/album 0 | 1:/a/album 1 | ", 52);
+}
+
+static void
+test_coalesce_threshold_small (void)
+{
+  const char * const specs[] = { "2:/m/q", "1:/a/x", "1:/a/y", "3:/s/p", "1:/a/x", NULL };
+
+  /* The threshold counts per library: 2 > 1 in Music only. */
+  assert_coalesces_to (specs, 1, "2:/m/q | 1:* | 3:/s/p");
+  assert_coalesces_to (specs, 2, "2:/m/q | 1:/a/x | 1:/a/y | 3:/s/p");
+}
+
+static void
+test_coalesce_force_separate (void)
+{
+  const char * const specs[] = { "1!:/a/x", "1:/a/x", "1!:*", "1:/a/z", "1!:/a/y", "2!:/m/q", "2:/m", NULL };
+  const char * const nested[] = { "1:/a/x/y", "1!:/a/x", "1:/a/x/y", NULL };
+
+  assert_coalesces_to (specs, 10, "1!:* | 1:/a/x | 1:/a/z | 2!:/m/q | 2:/m");
+  assert_coalesces_to (nested, 10, "1:/a/x/y | 1!:/a/x");
+}
+
+static void
+test_coalesce_order (void)
+{
+  const char * const specs[] = { "2:/m/x", "1:/a/a", "3:/s/m", "1:/a/b", "2:/m/y", "3:/s/a", NULL };
+
+  assert_coalesces_to (specs, 10, "2:/m/x | 1:/a/a | 3:/s/m | 1:/a/b | 2:/m/y | 3:/s/a");
+}
+
+static void
+test_coalesce_sections_by_key (void)
+{
+  g_autoptr(SpyglassSection) first = spyglass_section_new ("1", "artist", "Music", NULL);
+  g_autoptr(SpyglassSection) reloaded = spyglass_section_new ("1", "artist", "Music", NULL);
+  g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
+  g_autoptr(GPtrArray) coalesced = NULL;
+  SpyglassScanTarget *target;
+
+  g_ptr_array_add (targets, spyglass_scan_target_new (first, "/a/x", FALSE));
+  g_ptr_array_add (targets, spyglass_scan_target_new (reloaded, "/a/x", FALSE));
+  g_ptr_array_add (targets, spyglass_scan_target_new (reloaded, NULL, FALSE));
+
+  coalesced = spyglass_coalesce (targets, 10);
+  g_clear_pointer (&targets, g_ptr_array_unref);
+
+  /* Still valid once the input is gone: the output holds its own refs. */
+  g_assert_cmpuint (coalesced->len, ==, 1);
+  target = g_ptr_array_index (coalesced, 0);
+  g_assert_true (target->section == first);
+  g_assert_null (target->path);
+  g_assert_false (target->force);
+}
+
 static void
 test_scan_target (void)
 {
@@ -351,6 +559,15 @@ main (int   argc,
   g_test_add_func ("/route/only-section", test_route_only_section);
   g_test_add_func ("/route/not-in-library", test_route_not_in_library);
   g_test_add_func ("/route/suggest-mapping", test_suggest_mapping);
+  g_test_add_func ("/coalesce/empty", test_coalesce_empty);
+  g_test_add_func ("/coalesce/duplicates", test_coalesce_duplicates);
+  g_test_add_func ("/coalesce/nested", test_coalesce_nested);
+  g_test_add_func ("/coalesce/whole-absorbs", test_coalesce_whole_absorbs);
+  g_test_add_func ("/coalesce/threshold", test_coalesce_threshold);
+  g_test_add_func ("/coalesce/threshold-small", test_coalesce_threshold_small);
+  g_test_add_func ("/coalesce/force-separate", test_coalesce_force_separate);
+  g_test_add_func ("/coalesce/order", test_coalesce_order);
+  g_test_add_func ("/coalesce/sections-by-key", test_coalesce_sections_by_key);
 
   return g_test_run ();
 }
