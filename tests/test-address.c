@@ -19,8 +19,9 @@ check_valid (const AddressCase *cases,
     {
       g_autoptr(GError) error = NULL;
       g_autofree char *url = NULL;
+      g_autofree char *escaped = g_strescape (cases[i].input, NULL);
 
-      g_test_message ("input: “%s”", cases[i].input);
+      g_test_message ("input: %s", escaped);
       url = spyglass_address_normalize (cases[i].input, &error);
       g_assert_no_error (error);
       g_assert_cmpstr (url, ==, cases[i].expected);
@@ -33,8 +34,9 @@ check_invalid (const char *input,
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *url = NULL;
+  g_autofree char *escaped = g_strescape (input, NULL);
 
-  g_test_message ("input: “%s”", input);
+  g_test_message ("input: %s", escaped);
   url = spyglass_address_normalize (input, &error);
   g_assert_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_INVALID_ADDRESS);
   g_assert_null (url);

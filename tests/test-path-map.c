@@ -328,6 +328,18 @@ test_map_special_characters (void)
 }
 
 static void
+test_map_posix_backslash (void)
+{
+  const char * const rules[] = { "/mnt/x=/data/a\\b", "/mnt/a\\b=/data/y", NULL };
+  g_autoptr(SpyglassPathMap) map = map_new_from_rules (rules);
+
+  /* In a POSIX Plex prefix a backslash is a name byte, not a separator. */
+  assert_maps_to (map, "/mnt/x/c/d", "/data/a\\b/c/d");
+  assert_maps_to (map, "/mnt/a\\b/c\\d", "/data/y/c\\d");
+  assert_maps_to (map, "/mnt/a/b", "/mnt/a/b");
+}
+
+static void
 test_map_no_rule (void)
 {
   g_autoptr(SpyglassPathMap) map = spyglass_path_map_new ();
@@ -371,8 +383,9 @@ assert_rule_string_invalid (const char *rule,
 {
   g_autoptr(SpyglassPathMap) map = spyglass_path_map_new ();
   g_autoptr(GError) error = NULL;
+  g_autofree char *escaped = g_strescape (rule, NULL);
 
-  g_test_message ("rule: %s", rule);
+  g_test_message ("rule: %s", escaped);
   g_assert_false (spyglass_path_map_add_rule_string (map, rule, &error));
   g_assert_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_INVALID_MAPPING);
   g_assert_cmpuint (spyglass_path_map_get_n_rules (map), ==, 0);
@@ -443,6 +456,7 @@ main (int   argc,
   g_test_add_func ("/path-map/windows-plex", test_map_windows_plex);
   g_test_add_func ("/path-map/bytes", test_map_bytes);
   g_test_add_func ("/path-map/special-characters", test_map_special_characters);
+  g_test_add_func ("/path-map/posix-backslash", test_map_posix_backslash);
   g_test_add_func ("/path-map/no-rule", test_map_no_rule);
   g_test_add_func ("/path-map/first-rule-wins-tie", test_map_first_rule_wins_tie);
   g_test_add_func ("/path-map/get-rule", test_map_get_rule);
