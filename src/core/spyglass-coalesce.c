@@ -1,5 +1,203 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-/* Placeholder: being written. */
-#include "spyglass-core.h"
+#include "spyglass-path-map.h"
+#include "spyglass-route.h"
+
+/* One requested folder of a group, and where it was first asked for. */
+typedef struct
+{
+  char     *path;      /* normalized */
+  guint     position;  /* index in the input of the earliest request it covers */
+  gboolean  dropped;   /* covered by another folder of the group */
+} Folder;
+
+/* The targets of one section with one value of force. */
+typedef struct
+{
+  SpyglassSection *section;  /* borrowed from the first target of the group */
+  gboolean         force;
+  guint            position; /* index in the input of its first target */
+  gboolean         whole;
+  GArray          *folders;  /* of Folder, in order of first appearance */
+} Group;
+
+/* An output target and the input position it stands for. */
+typedef struct
+{
+  SpyglassScanTarget *target;
+  guint               position;
+} Placed;
+
+static void
+folder_clear (gpointer data)
+{
+  Folder *folder = data;
+
+  g_clear_pointer (&folder->path, g_free);
+}
+
+static void
+group_free (gpointer data)
+{
+  Group *group = data;
+
+  g_array_unref (group->folders);
+  g_free (group);
+}
+
+static Group *
+find_group (GPtrArray          *groups,
+            SpyglassScanTarget *target,
+            guint               position)
+{
+  Group *group;
+
+  for (guint i = 0; i < groups->len; i++)
+    {
+      group = g_ptr_array_index (groups, i);
+      if (!group->force == !target->force &&
+          g_strcmp0 (group->section->key, target->section->key) == 0)
+        return group;
+    }
+
+  group = g_new0 (Group, 1);
+  group->section = target->section;
+  group->force = !!target->force;
+  group->position = position;
+  group->folders = g_array_new (FALSE, TRUE, sizeof (Folder));
+  g_array_set_clear_func (group->folders, folder_clear);
+  g_ptr_array_add (groups, group);
+  return group;
+}
+
+/* Drops every folder that is equal to an earlier one or lies below
+ * another; a kept folder takes the earliest position of those it covers.
+ * Returns how many are kept. */
+static guint
+drop_covered_folders (GArray *folders)
+{
+  guint kept = 0;
+
+  for (guint i = 0; i < folders->len; i++)
+    {
+      Folder *folder = &g_array_index (folders, Folder, i);
+
+      for (guint j = 0; j < folders->len && !folder->dropped; j++)
+        {
+          Folder *other = &g_array_index (folders, Folder, j);
+          gboolean within;
+          gboolean same;
+
+          if (i == j)
+            continue;
+
+          within = spyglass_path_is_within (folder->path, other->path);
+          same = within && spyglass_path_is_within (other->path, folder->path);
+          if (within && (!same || j < i))
+            folder->dropped = TRUE;
+        }
+    }
+
+  for (guint i = 0; i < folders->len; i++)
+    {
+      Folder *folder = &g_array_index (folders, Folder, i);
+
+      if (folder->dropped)
+        continue;
+
+      kept++;
+      for (guint j = 0; j < folders->len; j++)
+        {
+          Folder *other = &g_array_index (folders, Folder, j);
+
+          if (other->dropped &&
+              other->position < folder->position &&
+              spyglass_path_is_within (other->path, folder->path))
+            folder->position = other->position;
+        }
+    }
+
+  return kept;
+}
+
+static int
+compare_placed (gconstpointer a,
+                gconstpointer b)
+{
+  const Placed *pa = a;
+  const Placed *pb = b;
+
+  return (pa->position > pb->position) - (pa->position < pb->position);
+}
+
+GPtrArray *
+spyglass_coalesce (GPtrArray *targets,
+                   guint      threshold)
+{
+  g_autoptr(GPtrArray) groups = NULL;
+  g_autoptr(GArray) placed = NULL;
+  GPtrArray *result;
+
+  g_return_val_if_fail (targets != NULL, NULL);
+
+  groups = g_ptr_array_new_with_free_func (group_free);
+  for (guint i = 0; i < targets->len; i++)
+    {
+      SpyglassScanTarget *target = g_ptr_array_index (targets, i);
+      Group *group;
+
+      g_return_val_if_fail (target != NULL && target->section != NULL, NULL);
+
+      group = find_group (groups, target, i);
+      if (target->path == NULL)
+        {
+          group->whole = TRUE;
+        }
+      else if (!group->whole)
+        {
+          Folder folder = { spyglass_path_normalize (target->path), i, FALSE };
+
+          g_array_append_val (group->folders, folder);
+        }
+    }
+
+  /* Every output target stands at the earliest request it answers, so a
+   * burst is sent in the order it arrived. */
+  placed = g_array_new (FALSE, FALSE, sizeof (Placed));
+  for (guint g = 0; g < groups->len; g++)
+    {
+      Group *group = g_ptr_array_index (groups, g);
+      Placed entry;
+      guint kept;
+
+      kept = group->whole ? 0 : drop_covered_folders (group->folders);
+      if (group->whole || (threshold > 0 && kept > threshold))
+        {
+          entry.target = spyglass_scan_target_new (group->section, NULL, group->force);
+          entry.position = group->position;
+          g_array_append_val (placed, entry);
+          continue;
+        }
+
+      for (guint f = 0; f < group->folders->len; f++)
+        {
+          Folder *folder = &g_array_index (group->folders, Folder, f);
+
+          if (folder->dropped)
+            continue;
+
+          entry.target = spyglass_scan_target_new (group->section, folder->path, group->force);
+          entry.position = folder->position;
+          g_array_append_val (placed, entry);
+        }
+    }
+
+  g_array_sort (placed, compare_placed);
+
+  result = g_ptr_array_new_full (placed->len, (GDestroyNotify) spyglass_scan_target_free);
+  for (guint i = 0; i < placed->len; i++)
+    g_ptr_array_add (result, g_array_index (placed, Placed, i).target);
+
+  return result;
+}

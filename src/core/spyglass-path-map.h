@@ -8,13 +8,16 @@ G_BEGIN_DECLS
 /*
  * Paths are byte strings in the file-system encoding: they may be any bytes
  * but NUL, and are never assumed to be UTF-8.  Comparisons are
- * component-wise: "/mnt/music" contains "/mnt/music/a" but not
- * "/mnt/music2".  A prefix that looks like a Windows path ("O:\Media" or one
- * with backslashes and no slash) uses '\' as its separator.
+ * component-wise and byte-exact: "/mnt/music" contains "/mnt/music/a" but
+ * not "/mnt/music2".  A prefix that looks like a Windows path ("O:\Media",
+ * "C:/x", "\\server\share", or one with backslashes and no slash) uses '\'
+ * (and '/') as its separators, and its drive letter is compared
+ * case-insensitively; anywhere else '\' is an ordinary byte of a name.
  */
 
-/* TRUE when @path is @prefix or lies below it, component-wise.  Trailing
- * separators and repeated separators are ignored. */
+/* TRUE when @path is @prefix or lies below it, component-wise, in
+ * @prefix's separator style.  Trailing separators and repeated separators
+ * are ignored; an empty @path or @prefix contains nothing. */
 gboolean spyglass_path_is_within (const char *path,
                                   const char *prefix);
 
@@ -25,17 +28,23 @@ char    *spyglass_path_normalize (const char *path);
 typedef struct _SpyglassPathMap SpyglassPathMap;
 
 /* Rules LOCAL_PREFIX → PLEX_PREFIX: the longest local prefix that contains
- * a path wins; the rest of the path is appended to the Plex prefix. */
+ * a path wins (between equal ones, the rule added first); the rest of the
+ * path is appended to the Plex prefix with its separator ('\' for a Windows
+ * prefix written with '\'). */
 SpyglassPathMap *spyglass_path_map_new              (void);
 void             spyglass_path_map_free             (SpyglassPathMap  *map);
-/* Both prefixes must be non-empty and absolute (a Plex prefix may be a
- * Windows path); otherwise SPYGLASS_ERROR_INVALID_MAPPING. */
+/* Both prefixes must be non-empty and absolute: the local one a POSIX path
+ * ("/…"), the Plex one POSIX or Windows ("O:\…", "\\server\share");
+ * otherwise SPYGLASS_ERROR_INVALID_MAPPING.  Both are stored normalized
+ * (see spyglass_path_normalize()). */
 gboolean         spyglass_path_map_add_rule         (SpyglassPathMap  *map,
                                                      const char       *local_prefix,
                                                      const char       *plex_prefix,
                                                      GError          **error);
 /* "LOCAL=PLEX", as given to --map.  The split is at the last '=' that is
- * followed by an absolute path, so a local folder may contain '='. */
+ * followed by an absolute path ('/', "X:\" or "X:/", "\\"), so a local
+ * folder may contain '='.  Nothing is trimmed: paths may start or end
+ * with spaces. */
 gboolean         spyglass_path_map_add_rule_string  (SpyglassPathMap  *map,
                                                      const char       *rule,
                                                      GError          **error);

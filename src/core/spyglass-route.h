@@ -24,8 +24,11 @@ void                spyglass_scan_target_free (SpyglassScanTarget *target);
 /*
  * Routes one Plex-side folder (already mapped, already a folder) to every
  * section in @sections (SpyglassSection) with a Location that contains it,
- * component-wise.  A path equal to a Location becomes a whole-library
- * target.  With @only_section_key, only that section is considered.
+ * component-wise: at most one target per section, in the order of
+ * @sections, with the path normalized (spyglass_path_normalize()).  A path
+ * equal to a Location becomes a whole-library target.  With
+ * @only_section_key, only that section is considered (and named in the
+ * error message).
  *
  * Returns an array of SpyglassScanTarget (free func set), never empty; or
  * NULL with SPYGLASS_ERROR_NOT_IN_LIBRARY whose message names the
@@ -42,19 +45,27 @@ GPtrArray *spyglass_route_path             (const char  *plex_path,
 
 /* A rule "LOCAL=PLEX" that would bring @path into one of @sections'
  * Locations, found by matching the Location's trailing folder names inside
- * @path, or NULL when nothing matches. */
+ * @path (exactly, or ignoring case when both are UTF-8): the Location with
+ * the most names in common wins, ties going to the first section, first
+ * Location, outermost folder.  NULL when nothing matches, when @path is not
+ * absolute, or when it already lies in a Location.  @path should be the
+ * unmapped local path: the rule's left side is a prefix of it. */
 char      *spyglass_route_suggest_mapping  (const char  *path,
                                             GPtrArray   *sections);
 
 /*
  * Coalesces a batch of targets (SpyglassScanTarget) for sending, keeping the
  * order of first appearance:
- *   - duplicates are merged;
+ *   - duplicates are merged (paths compare component-wise);
  *   - a folder under another requested folder of the same section is dropped;
  *   - a whole-library target absorbs every folder target of its section;
- *   - more than @threshold distinct folders in one section become one
- *     whole-library target (@threshold 0 disables this).
- * Targets with and without @force are coalesced separately.
+ *   - more than @threshold distinct folders in one section (counted after
+ *     the two rules above) become one whole-library target (@threshold 0
+ *     disables this).
+ * Sections are told apart by key; targets with and without @force are
+ * coalesced separately.  Each result stands where the earliest request it
+ * answers stood (a whole-library target where its section's first request
+ * was), and refers to the section of that group's first target.
  * Returns a new array of new targets (free func set); @targets is untouched.
  */
 GPtrArray *spyglass_coalesce               (GPtrArray   *targets,
