@@ -59,10 +59,21 @@ typedef struct
   gboolean            token_in_query; /* X-Plex-Token arrived in the URL */
 } FakePlexRequest;
 
-/* The value of query parameter @name, or NULL; a NUL-terminated copy of the
- * decoded bytes (which may be invalid UTF-8) is returned in @out_len bytes. */
-GBytes *fake_plex_request_get_param (const FakePlexRequest *request,
-                                     const char            *name);
+/* The decoded value of query parameter @name, or NULL when the query has no
+ * such parameter. The bytes may be anything (invalid UTF-8, NUL); the data
+ * is followed by a NUL that g_bytes_get_size() does not count, so
+ * g_bytes_get_data() can be read as a string when no NUL is expected.
+ * Transfer none: owned by @request. When a name repeats, the last one wins.
+ *
+ * Decoding: the query is split on '&', each part on its first '='; '+' is a
+ * space, %XX (two hex digits, any case) is that byte, %00 included; a '%'
+ * not followed by two hex digits stays as it is. Names are decoded the same
+ * way. */
+GBytes     *fake_plex_request_get_param        (const FakePlexRequest *request,
+                                                const char            *name);
+/* The same value as a string (borrowed; cut at an embedded NUL), or NULL. */
+const char *fake_plex_request_get_param_string (const FakePlexRequest *request,
+                                                const char            *name);
 
 #define FAKE_TYPE_PLEX (fake_plex_get_type ())
 G_DECLARE_FINAL_TYPE (FakePlex, fake_plex, FAKE, PLEX, GObject)
@@ -80,13 +91,25 @@ gboolean     fake_plex_start              (FakePlex            *self,
 gboolean     fake_plex_start_tls          (FakePlex            *self,
                                            GTlsCertificate     *certificate,
                                            GError             **error);
+/* Same, on 127.0.0.1:@port (0 for any free port), serving HTTPS when
+ * @certificate is not NULL. Also brings a stopped server back on the port it
+ * had (fake_plex_get_port() still returns it after fake_plex_stop()). */
+gboolean     fake_plex_start_on_port      (FakePlex            *self,
+                                           guint16              port,
+                                           GTlsCertificate     *certificate,
+                                           GError             **error);
 /* Stops listening: the port is closed from then on (the "closed port"
- * fault). */
+ * fault), and every open connection is closed, including requests held by
+ * FAKE_PLEX_FAULT_HANG or FAKE_PLEX_FAULT_SLOW_BODY. Libraries, scans and
+ * recorded requests are kept. */
 void         fake_plex_stop               (FakePlex            *self);
+gboolean     fake_plex_is_running         (FakePlex            *self);
 /* "http://127.0.0.1:PORT" (or https), no trailing slash. */
 const char  *fake_plex_get_url            (FakePlex            *self);
 guint16      fake_plex_get_port           (FakePlex            *self);
 
+/* The token every request but GET /identity must carry (default
+ * FAKE_PLEX_DEFAULT_TOKEN); NULL lets every request through. */
 const char  *fake_plex_get_token          (FakePlex            *self);
 void         fake_plex_set_token          (FakePlex            *self,
                                            const char          *token);
@@ -94,6 +117,8 @@ void         fake_plex_set_version        (FakePlex            *self,
                                            const char          *version);
 void         fake_plex_set_friendly_name  (FakePlex            *self,
                                            const char          *name);
+/* 40 lower-case hex digits, random per FakePlex. */
+const char  *fake_plex_get_machine_identifier (FakePlex        *self);
 
 void         fake_plex_clear_sections     (FakePlex            *self);
 void         fake_plex_add_section        (FakePlex            *self,
@@ -108,17 +133,26 @@ void         fake_plex_set_scan_duration  (FakePlex            *self,
 /* TRUE while a simulated scan of section @key runs. */
 gboolean     fake_plex_is_scanning        (FakePlex            *self,
                                            const char          *key);
+/* The uuid of the activity of the running scan of section @key, or NULL. */
+char        *fake_plex_dup_activity_uuid  (FakePlex            *self,
+                                           const char          *key);
 
 /* Applies to every request from now on, /identity included, until
- * FAKE_PLEX_FAULT_NONE. */
+ * FAKE_PLEX_FAULT_NONE. A fault replaces the normal answer, token check
+ * included, and has no other effect (no scan starts or stops). The bodies
+ * of the 200 faults are XML or JSON as the Accept header asks. */
 void         fake_plex_set_fault          (FakePlex            *self,
                                            FakePlexFault        fault);
 
 /* Every request received so far (element-type FakePlexRequest), oldest
- * first. */
+ * first. Transfer none: the array belongs to @self and changes as requests
+ * arrive or are cleared. The signal "request-received" (void handler
+ * (FakePlex *, const FakePlexRequest *, gpointer)) is emitted for each one
+ * as it is recorded, before it is answered. */
 GPtrArray   *fake_plex_get_requests       (FakePlex            *self);
 void         fake_plex_clear_requests     (FakePlex            *self);
-/* The requests whose path is @path (a new array of borrowed pointers). */
+/* The requests whose path is @path and whose method is @method (any method
+ * when @method is NULL): a new array of borrowed pointers. */
 GPtrArray   *fake_plex_find_requests      (FakePlex            *self,
                                            const char          *method,
                                            const char          *path);
