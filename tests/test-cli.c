@@ -49,6 +49,13 @@ fixture_setup (Fixture       *fixture,
 
   /* No session bus, no keyring, no display: a headless machine. */
   fixture->env = g_get_environ ();
+  /* The per-test folders GLib isolated for this process, passed on. */
+  fixture_set_env (fixture, "HOME", g_get_home_dir ());
+  fixture_set_env (fixture, "XDG_CONFIG_HOME", g_get_user_config_dir ());
+  fixture_set_env (fixture, "XDG_DATA_HOME", g_get_user_data_dir ());
+  fixture_set_env (fixture, "XDG_CACHE_HOME", g_get_user_cache_dir ());
+  fixture_set_env (fixture, "XDG_STATE_HOME", g_get_user_state_dir ());
+  fixture_set_env (fixture, "XDG_RUNTIME_DIR", g_get_user_runtime_dir ());
   fixture_set_env (fixture, "DBUS_SESSION_BUS_ADDRESS", NULL);
   fixture_set_env (fixture, "DISPLAY", NULL);
   fixture_set_env (fixture, "WAYLAND_DISPLAY", NULL);
@@ -101,7 +108,7 @@ on_communicated (GObject      *source,
 static char *
 bytes_to_string (GBytes *bytes)
 {
-  if (bytes == NULL)
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
     return g_strdup ("");
   return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
 }
@@ -138,8 +145,9 @@ run_with_stdin (Fixture            *fixture,
   process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
 
-  if (stdin_text != NULL)
-    stdin_bytes = g_bytes_new (stdin_text, strlen (stdin_text));
+  /* An empty stdin when there is nothing to type: the pipe then closes. */
+  stdin_bytes = g_bytes_new (stdin_text != NULL ? stdin_text : "",
+                             stdin_text != NULL ? strlen (stdin_text) : 0);
   g_subprocess_communicate_async (process, stdin_bytes, NULL, on_communicated, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
@@ -152,7 +160,9 @@ run_with_stdin (Fixture            *fixture,
   fixture->out = bytes_to_string (out);
   fixture->err = bytes_to_string (err);
 
-  g_assert_true (g_subprocess_get_if_exited (process));
+  if (!g_subprocess_get_if_exited (process))
+    g_error ("spyglass was killed by signal %d; stderr: %s",
+             g_subprocess_get_term_sig (process), fixture->err);
   fixture->status = g_subprocess_get_exit_status (process);
 
   if (g_test_verbose ())
@@ -181,7 +191,7 @@ assert_param (const FakePlexRequest *request,
               const char            *name,
               const char            *expected)
 {
-  g_autoptr(GBytes) value = fake_plex_request_get_param (request, name);
+  GBytes *value = fake_plex_request_get_param (request, name);
 
   if (expected == NULL)
     {
@@ -204,8 +214,8 @@ refresh_log (Fixture *fixture)
   for (guint i = 0; i < requests->len; i++)
     {
       FakePlexRequest *request = g_ptr_array_index (requests, i);
-      g_autoptr(GBytes) path = NULL;
-      g_autoptr(GBytes) force = NULL;
+      GBytes *path;
+      GBytes *force;
       g_auto(GStrv) parts = NULL;
 
       if (!g_str_has_suffix (request->path, "/refresh"))
@@ -655,7 +665,7 @@ test_error_bad_response (Fixture       *fixture,
 
   fake_plex_set_fault (fixture->plex, FAKE_PLEX_FAULT_HUGE_BODY);
   run (fixture, "sections");
-  assert_fails (fixture, "spyglass: The Plex server sent a response larger than 8.4 MB — is "
+  assert_fails (fixture, "spyglass: The Plex server sent a response larger than 8.4\u00a0MB — is "
                          "this address a Plex Media Server?\n");
 }
 

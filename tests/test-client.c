@@ -170,7 +170,7 @@ test_scan_encoding (Fixture       *fixture,
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GBytes) value = NULL;
+      GBytes *value;
       FakePlexRequest *request;
 
       g_assert_true (scan (fixture->client, "3", paths[i], FALSE, &error));
@@ -297,7 +297,7 @@ static const ErrorCase error_cases[] = {
   { FAKE_PLEX_FAULT_SLOW_BODY, "info", SPYGLASS_ERROR_TIMEOUT, "Plex request timeout" },
   { FAKE_PLEX_FAULT_MALFORMED, "info", SPYGLASS_ERROR_BAD_RESPONSE, NULL },
   { FAKE_PLEX_FAULT_HUGE_BODY, "info", SPYGLASS_ERROR_RESPONSE_TOO_LARGE,
-    "The Plex server sent a response larger than 8.4 MB" },
+    "The Plex server sent a response larger than 8.4\u00a0MB" },
 };
 
 static void

@@ -366,7 +366,7 @@ on_sent (GObject      *source,
     }
 
   status = soup_message_get_status (request->message);
-  g_debug ("%s %s → %u", soup_message_get_method (request->message),
+  g_debug ("%s %s -> %u", soup_message_get_method (request->message),
            g_uri_get_path (soup_message_get_uri (request->message)), status);
 
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
