@@ -266,7 +266,10 @@ test_error (Fixture       *fixture,
   gint64 start = g_get_monotonic_time ();
 
   fake_plex_set_fault (fixture->plex, error_case->fault);
-  spyglass_client_set_timeout (fixture->client, 1);
+  /* One second where the timeout is the point; otherwise the default, as
+   * a sanitizer build is slow to produce a 9 MiB body. */
+  if (error_case->code == SPYGLASS_ERROR_TIMEOUT)
+    spyglass_client_set_timeout (fixture->client, 1);
 
   if (g_str_equal (error_case->operation, "info"))
     {
@@ -279,9 +282,10 @@ test_error (Fixture       *fixture,
   g_assert_error (error, SPYGLASS_ERROR, (int) error_case->code);
   if (error_case->message != NULL)
     g_assert_cmpstr (error->message, ==, error_case->message);
-  /* Everything ends within the one-second timeout, with slack for a busy
+  /* A timeout ends at the one-second deadline, with slack for a busy
    * machine. */
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 8 * G_USEC_PER_SEC);
+  if (error_case->code == SPYGLASS_ERROR_TIMEOUT)
+    g_assert_cmpint (g_get_monotonic_time () - start, <, 8 * G_USEC_PER_SEC);
 }
 
 static const ErrorCase error_cases[] = {
