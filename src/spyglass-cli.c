@@ -690,11 +690,11 @@ command_scan (int    argc,
       for (guint i = 0; paths[i] != NULL; i++)
         {
           g_autofree char *local = local_folder_for_argument (paths[i]);
-          g_autofree char *plex_path = spyglass_path_map_apply (ctx.path_map, local);
           g_autoptr(GPtrArray) routed = NULL;
           g_autoptr(GError) route_error = NULL;
 
-          routed = spyglass_route_path (plex_path, sections, section_key, force, &route_error);
+          routed = spyglass_route_local_path (ctx.path_map, local, sections, section_key,
+                                              force, &route_error);
           if (routed == NULL)
             {
               /* Report it and go on: the other folders still get scanned. */

@@ -541,6 +541,43 @@ test_scan_target (void)
   spyglass_scan_target_free (NULL);
 }
 
+/* Routing a local folder: mapped first; when the mapped path is in no
+ * library the message names both, and the rule starts from the local
+ * side, the one a new rule has to match. */
+static void
+test_route_local_path (void)
+{
+  g_autoptr(GPtrArray) sections = music_and_movies_new ();
+  g_autoptr(SpyglassPathMap) map = spyglass_path_map_new ();
+  g_autoptr(GPtrArray) targets = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *described = NULL;
+
+  g_assert_true (spyglass_path_map_add_rule (map, "/mnt/nas/music", "/data/music", NULL));
+  g_assert_true (spyglass_path_map_add_rule (map, "/mnt/old", "/volume1", NULL));
+
+  targets = spyglass_route_local_path (map, "/mnt/nas/music/Air/", sections, NULL, FALSE, &error);
+  g_assert_no_error (error);
+  described = describe_targets (targets);
+  g_assert_cmpstr (described, ==, "1:/data/music/Air");
+
+  g_clear_pointer (&targets, g_ptr_array_unref);
+  targets = spyglass_route_local_path (map, "/mnt/old/Music/Air", sections, NULL, FALSE, &error);
+  g_assert_null (targets);
+  g_assert_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_NOT_IN_LIBRARY);
+  g_assert_cmpstr (error->message, ==,
+                   "“/mnt/old/Music/Air” (“/volume1/Music/Air” for Plex) is not in any Plex "
+                   "library folder (Music: /data/music, /srv/more music; Music Hi-Res: "
+                   "/data/music-hires; Movies: /data/movies). Add the path mapping "
+                   "/mnt/old/Music=/data/music");
+
+  /* Without a rule the message is the plain one. */
+  g_clear_error (&error);
+  targets = spyglass_route_local_path (map, "/home/me/Music/Air", sections, NULL, FALSE, &error);
+  g_assert_null (targets);
+  g_assert_true (g_str_has_prefix (error->message, "“/home/me/Music/Air” is not in any Plex library folder ("));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -559,6 +596,7 @@ main (int   argc,
   g_test_add_func ("/route/only-section", test_route_only_section);
   g_test_add_func ("/route/not-in-library", test_route_not_in_library);
   g_test_add_func ("/route/suggest-mapping", test_suggest_mapping);
+  g_test_add_func ("/route/local-path", test_route_local_path);
   g_test_add_func ("/coalesce/empty", test_coalesce_empty);
   g_test_add_func ("/coalesce/duplicates", test_coalesce_duplicates);
   g_test_add_func ("/coalesce/nested", test_coalesce_nested);

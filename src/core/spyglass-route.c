@@ -164,26 +164,46 @@ describe_locations (GPtrArray *sections)
   return g_string_free (str, FALSE);
 }
 
+/* @local_path is what the user named, @plex_path what a mapping rule made
+ * of it (the same string when no rule applied).  The suggestion starts
+ * from the local path: that is the side a new rule matches. */
 static void
 set_not_in_library_error (GError     **error,
+                          const char  *local_path,
                           const char  *plex_path,
                           GPtrArray   *sections)
 {
-  g_autofree char *shown_path = spyglass_path_display_name (plex_path);
+  g_autofree char *shown_path = NULL;
   g_autofree char *locations = describe_locations (sections);
-  g_autofree char *rule = spyglass_route_suggest_mapping (plex_path, sections);
+  g_autofree char *rule = spyglass_route_suggest_mapping (local_path, sections);
+
+  if (g_strcmp0 (local_path, plex_path) == 0)
+    {
+      g_autofree char *shown = spyglass_path_display_name (local_path);
+
+      /* Translators: a folder named in an error message */
+      shown_path = g_strdup_printf (_("“%s”"), shown);
+    }
+  else
+    {
+      g_autofree char *shown_local = spyglass_path_display_name (local_path);
+      g_autofree char *shown_plex = spyglass_path_display_name (plex_path);
+
+      /* Translators: a folder and what a path mapping turned it into */
+      shown_path = g_strdup_printf (_("“%s” (“%s” for Plex)"), shown_local, shown_plex);
+    }
 
   if (locations[0] == '\0')
     {
       g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_NOT_IN_LIBRARY,
-                   _("“%s” is not in any Plex library folder"),
+                   _("%s is not in any Plex library folder"),
                    shown_path);
     }
   else if (rule == NULL)
     {
       /* Translators: the second %s lists libraries and their folders */
       g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_NOT_IN_LIBRARY,
-                   _("“%s” is not in any Plex library folder (%s)"),
+                   _("%s is not in any Plex library folder (%s)"),
                    shown_path, locations);
     }
   else
@@ -193,17 +213,18 @@ set_not_in_library_error (GError     **error,
       /* Translators: the second %s lists libraries and their folders, the
        * third is a rule LOCAL=PLEX, as in /mnt/nas/Music=/data/music */
       g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_NOT_IN_LIBRARY,
-                   _("“%s” is not in any Plex library folder (%s). Add the path mapping %s"),
+                   _("%s is not in any Plex library folder (%s). Add the path mapping %s"),
                    shown_path, locations, shown_rule);
     }
 }
 
-GPtrArray *
-spyglass_route_path (const char  *plex_path,
-                     GPtrArray   *sections,
-                     const char  *only_section_key,
-                     gboolean     force,
-                     GError     **error)
+static GPtrArray *
+route (const char  *local_path,
+       const char  *plex_path,
+       GPtrArray   *sections,
+       const char  *only_section_key,
+       gboolean     force,
+       GError     **error)
 {
   g_autoptr(GPtrArray) considered = NULL;
   g_autoptr(GPtrArray) targets = NULL;
@@ -257,9 +278,38 @@ spyglass_route_path (const char  *plex_path,
 
   if (targets->len == 0)
     {
-      set_not_in_library_error (error, plex_path, considered);
+      set_not_in_library_error (error, local_path, plex_path, considered);
       return NULL;
     }
 
   return g_steal_pointer (&targets);
+}
+
+GPtrArray *
+spyglass_route_path (const char  *plex_path,
+                     GPtrArray   *sections,
+                     const char  *only_section_key,
+                     gboolean     force,
+                     GError     **error)
+{
+  return route (plex_path, plex_path, sections, only_section_key, force, error);
+}
+
+GPtrArray *
+spyglass_route_local_path (SpyglassPathMap  *map,
+                           const char       *local_path,
+                           GPtrArray        *sections,
+                           const char       *only_section_key,
+                           gboolean          force,
+                           GError          **error)
+{
+  g_autofree char *normalized = NULL;
+  g_autofree char *plex_path = NULL;
+
+  g_return_val_if_fail (map != NULL, NULL);
+  g_return_val_if_fail (local_path != NULL, NULL);
+
+  normalized = spyglass_path_normalize (local_path);
+  plex_path = spyglass_path_map_apply (map, normalized);
+  return route (normalized, plex_path, sections, only_section_key, force, error);
 }

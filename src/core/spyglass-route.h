@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "spyglass-path-map.h"
 #include "spyglass-plex-types.h"
 
 G_BEGIN_DECLS
@@ -42,6 +43,16 @@ GPtrArray *spyglass_route_path             (const char  *plex_path,
                                             const char  *only_section_key,
                                             gboolean     force,
                                             GError     **error);
+
+/* The same for a local folder: mapped through @map first.  When a rule
+ * applied and the result is in no library, the message names both paths
+ * and the suggested rule starts from the local one. */
+GPtrArray *spyglass_route_local_path       (SpyglassPathMap  *map,
+                                            const char       *local_path,
+                                            GPtrArray        *sections,
+                                            const char       *only_section_key,
+                                            gboolean          force,
+                                            GError          **error);
 
 /* A rule "LOCAL=PLEX" that would bring @path into one of @sections'
  * Locations, found by matching the Location's trailing folder names inside
