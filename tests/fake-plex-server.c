@@ -45,6 +45,13 @@ quit_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static int
+compare_names (const void *a,
+               const void *b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
 /* A parameter value for the log: as it is when it is printable UTF-8,
  * with \xNN for other bytes. */
 static void
@@ -82,7 +89,7 @@ log_request_cb (FakePlex              *plex,
   g_string_append_printf (line, "%s %s", request->method, request->path);
 
   names = (const char **) g_hash_table_get_keys_as_array (request->params, &n_names);
-  qsort (names, n_names, sizeof (char *), (GCompareFunc) g_strcmp0);
+  qsort (names, n_names, sizeof (char *), compare_names);
   for (guint i = 0; i < n_names; i++)
     {
       g_string_append_printf (line, " %s=", names[i]);
