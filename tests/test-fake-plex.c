@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -1333,6 +1334,63 @@ test_signal (Fixture       *f,
   g_assert_cmpuint (count, ==, 1);
 }
 
+/* The program: two lines on stdout, one log line per request on stderr
+ * without the token, exit 0 on SIGTERM. */
+static void
+test_program (void)
+{
+  g_autofree char *program = g_test_build_filename (G_TEST_BUILT, "spyglass-fake-plex", NULL);
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GDataInputStream) err = NULL;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url_line = NULL;
+  g_autofree char *token_line = NULL;
+  g_autofree char *log_line = NULL;
+  g_autofree char *uri = NULL;
+  Reply reply = { NULL, NULL, FALSE };
+
+  subprocess = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                 &error,
+                                 program, "--token", "s3cret-token", "--scan-duration", "100",
+                                 "--verbose", NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (subprocess));
+  err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (subprocess));
+
+  url_line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (url_line, "url=http://127.0.0.1:"));
+  token_line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (token_line, ==, "token=s3cret-token");
+
+  uri = g_strconcat (url_line + strlen ("url="),
+                     "/library/sections/3/refresh?path=%2Fdata%2Fmusic%2Fa%20b%E9&X-Plex-Token=s3cret-token",
+                     NULL);
+  msg = soup_message_new ("GET", uri);
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL,
+                                    send_and_read_cb, &reply);
+  while (!reply.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (reply.error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  g_bytes_unref (reply.body);
+
+  log_line = g_data_input_stream_read_line (err, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (log_line, ==,
+                   "GET /library/sections/3/refresh X-Plex-Token=(hidden) path=\"/data/music/a b\\xE9\"");
+
+  g_subprocess_send_signal (subprocess, SIGTERM);
+  g_subprocess_wait (subprocess, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (subprocess));
+  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1367,6 +1425,7 @@ main (int   argc,
   ADD ("fault/huge-body", test_fault_huge_body);
   ADD ("stop", test_stop);
   ADD ("tls", test_tls);
+  g_test_add_func ("/fake-plex/program", test_program);
 
 #undef ADD
 
