@@ -1334,6 +1334,109 @@ test_signal (Fixture       *f,
   g_assert_cmpuint (count, ==, 1);
 }
 
+typedef struct
+{
+  GMutex        mutex;
+  GCond         cond;
+  char         *url;       /* set once the server listens */
+  GMainContext *context;   /* the server thread's */
+  gboolean      quit;
+} ThreadData;
+
+static gpointer
+server_thread (gpointer user_data)
+{
+  ThreadData *data = user_data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(FakePlex) plex = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (context);
+  plex = fake_plex_new ();
+  fake_plex_set_scan_duration (plex, 100);
+  g_assert_true (fake_plex_start (plex, &error));
+  g_assert_no_error (error);
+
+  g_mutex_lock (&data->mutex);
+  data->url = g_strdup (fake_plex_get_url (plex));
+  data->context = g_main_context_ref (context);
+  g_cond_signal (&data->cond);
+  g_mutex_unlock (&data->mutex);
+
+  while (!g_atomic_int_get (&data->quit))
+    g_main_context_iteration (context, TRUE);
+
+  fake_plex_stop (plex);
+  g_clear_object (&plex);
+  g_main_context_pop_thread_default (context);
+
+  return NULL;
+}
+
+static gboolean
+sync_refreshing (SoupSession *session,
+                 const char  *url)
+{
+  g_autofree char *uri = g_strconcat (url, "/library/sections?X-Plex-Token=" FAKE_PLEX_DEFAULT_TOKEN, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GPtrArray) elements = NULL;
+  g_autoptr(GError) error = NULL;
+
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  elements = parse_xml_or_die (body);
+
+  return g_str_equal (attr (find_element (elements, "Directory", 0), "refreshing"), "1");
+}
+
+/* The server may run in a thread of its own, with its own main context
+ * (its timers too), so that a test can use libsoup's blocking calls. */
+static void
+test_thread (void)
+{
+  ThreadData data = { 0, };
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
+  GThread *thread;
+  gint64 start;
+
+  g_mutex_init (&data.mutex);
+  g_cond_init (&data.cond);
+  thread = g_thread_new ("fake-plex", server_thread, &data);
+  g_mutex_lock (&data.mutex);
+  while (data.url == NULL)
+    g_cond_wait (&data.cond, &data.mutex);
+  g_mutex_unlock (&data.mutex);
+
+  uri = g_strconcat (data.url, "/library/sections/1/refresh?X-Plex-Token=" FAKE_PLEX_DEFAULT_TOKEN, NULL);
+  msg = soup_message_new ("PUT", uri);
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+
+  /* The scan ends by a timer in the server thread's context. */
+  start = g_get_monotonic_time ();
+  while (sync_refreshing (session, data.url))
+    {
+      g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+      g_usleep (20 * 1000);
+    }
+
+  g_atomic_int_set (&data.quit, TRUE);
+  g_main_context_wakeup (data.context);
+  g_thread_join (thread);
+
+  g_free (data.url);
+  g_main_context_unref (data.context);
+  g_mutex_clear (&data.mutex);
+  g_cond_clear (&data.cond);
+}
+
 /* The program: two lines on stdout, one log line per request on stderr
  * without the token, exit 0 on SIGTERM. */
 static void
@@ -1426,6 +1529,7 @@ main (int   argc,
   ADD ("stop", test_stop);
   ADD ("tls", test_tls);
   g_test_add_func ("/fake-plex/program", test_program);
+  g_test_add_func ("/fake-plex/thread", test_thread);
 
 #undef ADD
 
