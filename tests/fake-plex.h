@@ -9,7 +9,10 @@ G_BEGIN_DECLS
 /*
  * A fake Plex Media Server for tests, demos and benchmarks, modelled on
  * ../shared/plex-api.md: a SoupServer on loopback (127.0.0.1, port 0) in
- * the calling thread's main context.
+ * the main context that is thread-default when fake_plex_new() is called
+ * (its scan timers run there too). Make, start and use it in that thread;
+ * to use libsoup's blocking calls, run it in a thread of its own with its
+ * own context (see /fake-plex/thread in test-fake-plex.c).
  *
  * - XML by default, JSON when the request has "Accept: application/json".
  * - Every response carries "X-Plex-Protocol: 1.0".
