@@ -470,7 +470,7 @@ typedef struct
   char      *activity_subtitle;
   gint64     scan_started;     /* monotonic µs */
   guint      scan_duration_ms;
-  guint      scan_source;
+  GSource   *scan_source;
 } FakeSection;
 
 /* A request held open by FAKE_PLEX_FAULT_HANG or FAKE_PLEX_FAULT_SLOW_BODY. */
@@ -480,7 +480,7 @@ typedef struct
   SoupServerMessage *msg;      /* owned */
   GBytes            *body;     /* SLOW_BODY: what to send; NULL for HANG */
   gsize              sent;
-  guint              source;
+  GSource           *source;
   gulong             finished_id;
   gulong             disconnected_id;
 } HeldMessage;
@@ -489,6 +489,9 @@ struct _FakePlex
 {
   GObject          parent_instance;
 
+  /* The thread-default context at construction: SoupServer and our
+   * timers run there, so a test may run the server in a thread. */
+  GMainContext    *context;
   SoupServer      *server;     /* NULL when not listening */
   char            *url;
   guint16          port;       /* kept after fake_plex_stop() */
@@ -516,6 +519,34 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+/* A timeout in @self's main context (g_timeout_add() would use the
+ * global default one). Returns a reference for source_clear(). */
+static GSource *
+fake_plex_add_timeout (FakePlex    *self,
+                       guint        milliseconds,
+                       GSourceFunc  func,
+                       gpointer     user_data)
+{
+  GSource *source = g_timeout_source_new (milliseconds);
+
+  g_source_set_callback (source, func, user_data, NULL);
+  g_source_attach (source, self->context);
+
+  return source;
+}
+
+/* Destroys and drops a source from fake_plex_add_timeout(), also from
+ * inside its own callback. */
+static void
+source_clear (GSource **source)
+{
+  if (*source == NULL)
+    return;
+
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
 /* g_set_str() is GLib 2.76, past the floor. */
 static void
 replace_string (char       **field,
@@ -539,7 +570,7 @@ fake_location_free (gpointer data)
 static void
 fake_section_stop_scan (FakeSection *section)
 {
-  g_clear_handle_id (&section->scan_source, g_source_remove);
+  source_clear (&section->scan_source);
   g_clear_pointer (&section->activity_uuid, g_free);
   g_clear_pointer (&section->activity_subtitle, g_free);
 }
@@ -564,7 +595,6 @@ fake_section_scan_done_cb (gpointer user_data)
   FakeSection *section = user_data;
 
   g_debug ("Fake Plex: scan of section %s done", section->key);
-  section->scan_source = 0;
   section->scanned_at = g_get_real_time () / G_USEC_PER_SEC;
   section->updated_at = section->scanned_at;
   fake_section_stop_scan (section);
@@ -587,10 +617,10 @@ fake_section_start_scan (FakeSection *section,
   section->scan_started = g_get_monotonic_time ();
   section->scan_duration_ms = self->scan_duration_ms;
 
-  g_clear_handle_id (&section->scan_source, g_source_remove);
-  section->scan_source = g_timeout_add (self->scan_duration_ms,
-                                        fake_section_scan_done_cb,
-                                        section);
+  source_clear (&section->scan_source);
+  section->scan_source = fake_plex_add_timeout (self, self->scan_duration_ms,
+                                                fake_section_scan_done_cb,
+                                                section);
 }
 
 static int
@@ -624,7 +654,7 @@ held_message_free (gpointer data)
 {
   HeldMessage *held = data;
 
-  g_clear_handle_id (&held->source, g_source_remove);
+  source_clear (&held->source);
   g_clear_signal_handler (&held->finished_id, held->msg);
   g_clear_signal_handler (&held->disconnected_id, held->msg);
   g_clear_object (&held->msg);
@@ -656,7 +686,7 @@ held_message_send_byte_cb (gpointer user_data)
   if (done)
     {
       soup_message_body_complete (body);
-      held->source = 0;
+      source_clear (&held->source);
     }
 
   /* The I/O pauses the message again by itself once it has written what
@@ -687,8 +717,8 @@ fake_plex_hold_message (FakePlex          *self,
 
       held->body = g_bytes_ref (slow_body);
       soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
-      held->source = g_timeout_add (SLOW_BODY_INTERVAL_MS,
-                                    held_message_send_byte_cb, held);
+      held->source = fake_plex_add_timeout (self, SLOW_BODY_INTERVAL_MS,
+                                            held_message_send_byte_cb, held);
     }
 
   soup_server_message_pause (msg);
@@ -1410,6 +1440,7 @@ fake_plex_finalize (GObject *object)
   g_ptr_array_unref (self->sections);
   g_ptr_array_unref (self->requests);
   g_ptr_array_unref (self->held);
+  g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (fake_plex_parent_class)->finalize (object);
 }
@@ -1443,6 +1474,7 @@ fake_plex_init (FakePlex *self)
   static const char * const hires[] = { "/data/music-hires", NULL };
   g_autofree char *seed = g_uuid_string_random ();
 
+  self->context = g_main_context_ref_thread_default ();
   self->token = g_strdup (FAKE_PLEX_DEFAULT_TOKEN);
   self->version = g_strdup (FAKE_PLEX_DEFAULT_VERSION);
   self->friendly_name = g_strdup (FAKE_PLEX_DEFAULT_NAME);

@@ -9,20 +9,30 @@ G_BEGIN_DECLS
 /*
  * A fake Plex Media Server for tests, demos and benchmarks, modelled on
  * ../shared/plex-api.md: a SoupServer on loopback (127.0.0.1, port 0) in
- * the calling thread's main context.
+ * the main context that is thread-default when fake_plex_new() is called
+ * (its scan timers run there too). Make, start and use it in that thread;
+ * to use libsoup's blocking calls, run it in a thread of its own with its
+ * own context (see /fake-plex/thread in test-fake-plex.c).
  *
  * - XML by default, JSON when the request has "Accept: application/json".
  * - Every response carries "X-Plex-Protocol: 1.0".
  * - GET /identity needs no token; everything else needs the token, in the
- *   X-Plex-Token header (or, as real Plex allows, the query), else 401 with
- *   Plex's exact HTML body.
+ *   X-Plex-Token header (or, as real Plex allows, the query; the header
+ *   wins when both are there), else 401 with Plex's exact HTML body. The
+ *   token is checked before the path: an unknown path is 404 only with it.
  * - GET /, GET /library/sections (several libraries, several Locations),
  *   GET|PUT|POST /library/sections/{id}/refresh[?path=…][&force=1] (200, empty
  *   body, 404 for an unknown id; starts a simulated scan: the section's
  *   `refreshing` turns on, an activity of type library.update.section with
  *   rising progress appears in GET /activities, and both clear after the
  *   scan duration), DELETE /library/sections/{id|all}/refresh (stops the
- *   scan, 200 even when idle), GET /activities, DELETE /activities/{uuid}.
+ *   scan, 200 even when idle), GET /activities, DELETE /activities/{uuid}
+ *   (200, 404 for an unknown uuid). Also GET|PUT|POST
+ *   /library/sections/all/refresh and POST /library/sections/refresh (scan
+ *   every library), PUT /library/sections/{id}/emptyTrash and …/analyze
+ *   (200, no effect). Anything else: 404. Error bodies are HTML.
+ * - A refresh while a scan of the same section runs restarts it: same
+ *   activity, progress back to 0, a whole scan duration again.
  * - Records every request it receives, decoded byte-for-byte.
  * - Faults on demand (fake_plex_set_fault()).
  */
@@ -48,12 +58,22 @@ typedef enum
   FAKE_PLEX_FAULT_HUGE_BODY,     /* 200 with a well-formed body of 9 MiB (over the 8 MiB cap) */
 } FakePlexFault;
 
-/* One request as the server received it. */
+/* One request as the server received it.
+ *
+ * SoupServer parses the request line with GUri before we see it, so:
+ * @path is already percent-decoded by SoupServer (a request whose path
+ * holds %00 or a new ".." segment gets 400 from SoupServer and is not
+ * recorded); @query is the query as GUri keeps it, which is the bytes
+ * received except that escapes are upper-cased ("%e9" → "%E9"), escaped
+ * unreserved characters are decoded ("%7E" → "~", "%41" → "A") and raw
+ * bytes GUri does not allow are escaped; a query with a broken escape
+ * ("%zz", "%4") gets 400 from SoupServer. None of this changes what the
+ * parameters decode to. */
 typedef struct
 {
   char               *method;   /* "GET", "DELETE", … */
   char               *path;     /* decoded path, e.g. "/library/sections/3/refresh" */
-  char               *query;    /* the raw query string as received, or NULL */
+  char               *query;    /* the query string as received (see above), or NULL */
   GHashTable         *params;   /* name (char*) → decoded value (GBytes*), '+' and %20 both a space */
   SoupMessageHeaders *headers;  /* the request headers (a reference) */
   gboolean            token_in_query; /* X-Plex-Token arrived in the URL */
@@ -67,8 +87,9 @@ typedef struct
  *
  * Decoding: the query is split on '&', each part on its first '='; '+' is a
  * space, %XX (two hex digits, any case) is that byte, %00 included; a '%'
- * not followed by two hex digits stays as it is. Names are decoded the same
- * way. */
+ * not followed by two hex digits stays as it is (SoupServer refuses such
+ * queries today). Names are decoded the same way; a part without '=' is a
+ * name with an empty value. */
 GBytes     *fake_plex_request_get_param        (const FakePlexRequest *request,
                                                 const char            *name);
 /* The same value as a string (borrowed; cut at an embedded NUL), or NULL. */
@@ -92,7 +113,7 @@ gboolean     fake_plex_start_tls          (FakePlex            *self,
                                            GTlsCertificate     *certificate,
                                            GError             **error);
 /* Same, on 127.0.0.1:@port (0 for any free port), serving HTTPS when
- * @certificate is not NULL. Also brings a stopped server back on the port it
+ * @certificate is not NULL. Only while not running. Also brings a stopped server back on the port it
  * had (fake_plex_get_port() still returns it after fake_plex_stop()). */
 gboolean     fake_plex_start_on_port      (FakePlex            *self,
                                            guint16              port,
@@ -104,7 +125,8 @@ gboolean     fake_plex_start_on_port      (FakePlex            *self,
  * recorded requests are kept. */
 void         fake_plex_stop               (FakePlex            *self);
 gboolean     fake_plex_is_running         (FakePlex            *self);
-/* "http://127.0.0.1:PORT" (or https), no trailing slash. */
+/* "http://127.0.0.1:PORT" (or https), no trailing slash; NULL before the
+ * first start, the last one after fake_plex_stop(). */
 const char  *fake_plex_get_url            (FakePlex            *self);
 guint16      fake_plex_get_port           (FakePlex            *self);
 
@@ -120,6 +142,10 @@ void         fake_plex_set_friendly_name  (FakePlex            *self,
 /* 40 lower-case hex digits, random per FakePlex. */
 const char  *fake_plex_get_machine_identifier (FakePlex        *self);
 
+/* Libraries. @type is "movie", "show", "artist" or "photo" (agent and
+ * scanner follow from it); @locations is a NULL-terminated array of UTF-8
+ * paths, each given the next Location id. The same @key again replaces
+ * that library in place. Clearing stops their scans. */
 void         fake_plex_clear_sections     (FakePlex            *self);
 void         fake_plex_add_section        (FakePlex            *self,
                                            const char          *key,

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -1333,6 +1334,166 @@ test_signal (Fixture       *f,
   g_assert_cmpuint (count, ==, 1);
 }
 
+typedef struct
+{
+  GMutex        mutex;
+  GCond         cond;
+  char         *url;       /* set once the server listens */
+  GMainContext *context;   /* the server thread's */
+  gboolean      quit;
+} ThreadData;
+
+static gpointer
+server_thread (gpointer user_data)
+{
+  ThreadData *data = user_data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(FakePlex) plex = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (context);
+  plex = fake_plex_new ();
+  fake_plex_set_scan_duration (plex, 100);
+  g_assert_true (fake_plex_start (plex, &error));
+  g_assert_no_error (error);
+
+  g_mutex_lock (&data->mutex);
+  data->url = g_strdup (fake_plex_get_url (plex));
+  data->context = g_main_context_ref (context);
+  g_cond_signal (&data->cond);
+  g_mutex_unlock (&data->mutex);
+
+  while (!g_atomic_int_get (&data->quit))
+    g_main_context_iteration (context, TRUE);
+
+  fake_plex_stop (plex);
+  g_clear_object (&plex);
+  g_main_context_pop_thread_default (context);
+
+  return NULL;
+}
+
+static gboolean
+sync_refreshing (SoupSession *session,
+                 const char  *url)
+{
+  g_autofree char *uri = g_strconcat (url, "/library/sections?X-Plex-Token=" FAKE_PLEX_DEFAULT_TOKEN, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GPtrArray) elements = NULL;
+  g_autoptr(GError) error = NULL;
+
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  elements = parse_xml_or_die (body);
+
+  return g_str_equal (attr (find_element (elements, "Directory", 0), "refreshing"), "1");
+}
+
+/* The server may run in a thread of its own, with its own main context
+ * (its timers too), so that a test can use libsoup's blocking calls. */
+static void
+test_thread (void)
+{
+  ThreadData data = { 0, };
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = NULL;
+  GThread *thread;
+  gint64 start;
+
+  g_mutex_init (&data.mutex);
+  g_cond_init (&data.cond);
+  thread = g_thread_new ("fake-plex", server_thread, &data);
+  g_mutex_lock (&data.mutex);
+  while (data.url == NULL)
+    g_cond_wait (&data.cond, &data.mutex);
+  g_mutex_unlock (&data.mutex);
+
+  uri = g_strconcat (data.url, "/library/sections/1/refresh?X-Plex-Token=" FAKE_PLEX_DEFAULT_TOKEN, NULL);
+  msg = soup_message_new ("PUT", uri);
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+
+  /* The scan ends by a timer in the server thread's context. */
+  start = g_get_monotonic_time ();
+  while (sync_refreshing (session, data.url))
+    {
+      g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+      g_usleep (20 * 1000);
+    }
+
+  g_atomic_int_set (&data.quit, TRUE);
+  g_main_context_wakeup (data.context);
+  g_thread_join (thread);
+
+  g_free (data.url);
+  g_main_context_unref (data.context);
+  g_mutex_clear (&data.mutex);
+  g_cond_clear (&data.cond);
+}
+
+/* The program: two lines on stdout, one log line per request on stderr
+ * without the token, exit 0 on SIGTERM. */
+static void
+test_program (void)
+{
+  g_autofree char *program = g_test_build_filename (G_TEST_BUILT, "spyglass-fake-plex", NULL);
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GDataInputStream) err = NULL;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url_line = NULL;
+  g_autofree char *token_line = NULL;
+  g_autofree char *log_line = NULL;
+  g_autofree char *uri = NULL;
+  Reply reply = { NULL, NULL, FALSE };
+
+  subprocess = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                 &error,
+                                 program, "--token", "s3cret-token", "--scan-duration", "100",
+                                 "--verbose", NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (subprocess));
+  err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (subprocess));
+
+  url_line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (url_line, "url=http://127.0.0.1:"));
+  token_line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (token_line, ==, "token=s3cret-token");
+
+  uri = g_strconcat (url_line + strlen ("url="),
+                     "/library/sections/3/refresh?path=%2Fdata%2Fmusic%2Fa%20b%E9&X-Plex-Token=s3cret-token",
+                     NULL);
+  msg = soup_message_new ("GET", uri);
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL,
+                                    send_and_read_cb, &reply);
+  while (!reply.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (reply.error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  g_bytes_unref (reply.body);
+
+  log_line = g_data_input_stream_read_line (err, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (log_line, ==,
+                   "GET /library/sections/3/refresh X-Plex-Token=(hidden) path=\"/data/music/a b\\xE9\"");
+
+  g_subprocess_send_signal (subprocess, SIGTERM);
+  g_subprocess_wait (subprocess, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (subprocess));
+  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1367,6 +1528,8 @@ main (int   argc,
   ADD ("fault/huge-body", test_fault_huge_body);
   ADD ("stop", test_stop);
   ADD ("tls", test_tls);
+  g_test_add_func ("/fake-plex/program", test_program);
+  g_test_add_func ("/fake-plex/thread", test_thread);
 
 #undef ADD
 
