@@ -15,6 +15,7 @@ typedef struct
 {
   FakePlex   *plex;
   char       *tmpdir;
+  char       *config_dir;  /* spyglass's $XDG_CONFIG_HOME */
   char      **env;       /* the subprocess environment */
   char       *out;
   char       *err;
@@ -49,13 +50,27 @@ fixture_setup (Fixture       *fixture,
 
   /* No session bus, no keyring, no display: a headless machine. */
   fixture->env = g_get_environ ();
-  /* The per-test folders GLib isolated for this process, passed on. */
-  fixture_set_env (fixture, "HOME", g_get_home_dir ());
-  fixture_set_env (fixture, "XDG_CONFIG_HOME", g_get_user_config_dir ());
-  fixture_set_env (fixture, "XDG_DATA_HOME", g_get_user_data_dir ());
-  fixture_set_env (fixture, "XDG_CACHE_HOME", g_get_user_cache_dir ());
-  fixture_set_env (fixture, "XDG_STATE_HOME", g_get_user_state_dir ());
-  fixture_set_env (fixture, "XDG_RUNTIME_DIR", g_get_user_runtime_dir ());
+  /* A home of its own for each test, everything spyglass writes inside
+   * the temporary folder. */
+  {
+    const char *dirs[][2] = {
+      { "HOME", "home" },
+      { "XDG_CONFIG_HOME", "config" },
+      { "XDG_DATA_HOME", "data" },
+      { "XDG_CACHE_HOME", "cache" },
+      { "XDG_STATE_HOME", "state" },
+      { "XDG_RUNTIME_DIR", "runtime" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+      {
+        g_autofree char *dir = g_build_filename (fixture->tmpdir, dirs[i][1], NULL);
+
+        g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+        fixture_set_env (fixture, dirs[i][0], dir);
+      }
+    fixture->config_dir = g_build_filename (fixture->tmpdir, "config", NULL);
+  }
   fixture_set_env (fixture, "DBUS_SESSION_BUS_ADDRESS", NULL);
   fixture_set_env (fixture, "DISPLAY", NULL);
   fixture_set_env (fixture, "WAYLAND_DISPLAY", NULL);
@@ -89,6 +104,7 @@ fixture_teardown (Fixture       *fixture,
 {
   remove_tree (fixture->tmpdir);
   g_clear_pointer (&fixture->tmpdir, g_free);
+  g_clear_pointer (&fixture->config_dir, g_free);
   g_clear_pointer (&fixture->env, g_strfreev);
   g_clear_pointer (&fixture->out, g_free);
   g_clear_pointer (&fixture->err, g_free);
@@ -742,7 +758,7 @@ static void
 test_config (Fixture       *fixture,
              gconstpointer  data)
 {
-  g_autofree char *token_path = g_build_filename (g_get_user_config_dir (), "spyglass", "token", NULL);
+  g_autofree char *token_path = g_build_filename (fixture->config_dir, "spyglass", "token", NULL);
   g_autofree char *expected = NULL;
   g_autofree char *bare = g_strdup_printf ("127.0.0.1:%u", fake_plex_get_port (fixture->plex));
   g_autofree char *stdin_text = g_strdup_printf ("%s\n", fake_plex_get_token (fixture->plex));
@@ -854,7 +870,7 @@ test_token_canary (Fixture       *fixture,
   const char *canary = "CANARY-7d1f0c2e-token-must-not-leak";
   g_autofree char *stdin_text = g_strdup_printf ("%s\n", canary);
   g_autofree char *token_file = g_build_filename (fixture->tmpdir, "token-file", NULL);
-  g_autofree char *token_store = g_build_filename (g_get_user_config_dir (), "spyglass", "token", NULL);
+  g_autofree char *token_store = g_build_filename (fixture->config_dir, "spyglass", "token", NULL);
   g_autofree char *bare = g_strdup_printf ("127.0.0.1:%u", fake_plex_get_port (fixture->plex));
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
   GString *all_output = g_string_new (NULL);
@@ -905,12 +921,8 @@ test_token_canary (Fixture       *fixture,
   assert_no_token_in_urls (fixture);
 
   /* No file holds it but the token store (and the --token-file we wrote). */
+  /* The temporary folder holds spyglass's home and XDG folders. */
   find_files_containing (fixture->tmpdir, canary, found);
-  find_files_containing (g_get_user_config_dir (), canary, found);
-  find_files_containing (g_get_user_data_dir (), canary, found);
-  find_files_containing (g_get_user_cache_dir (), canary, found);
-  find_files_containing (g_get_user_state_dir (), canary, found);
-  find_files_containing (g_get_user_runtime_dir (), canary, found);
   g_assert_cmpuint (found->len, ==, 2);
   g_assert_true (g_ptr_array_find_with_equal_func (found, token_store, g_str_equal, NULL));
   g_assert_true (g_ptr_array_find_with_equal_func (found, token_file, g_str_equal, NULL));
@@ -922,7 +934,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
