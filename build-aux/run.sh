@@ -51,60 +51,27 @@ against it and stops it again. To keep one running for your own tries:
 USAGE
 }
 
-# The demo's fake server and scratch folder, removed on exit.
-demo_pid=''
-demo_tmp=''
-demo_cleanup () {
-  if [ -n "$demo_pid" ]; then
-    kill "$demo_pid" 2>/dev/null || true
-    wait "$demo_pid" 2>/dev/null || true
-  fi
-  if [ -n "$demo_tmp" ]; then
-    rm -rf "$demo_tmp"
-  fi
-}
+# shellcheck source=build-aux/fake-plex-lib.sh
+. "$root/build-aux/fake-plex-lib.sh"
 
 # Starts the fake server, shows `test` and `sections` against it, stops it.
 demo () {
-  local url='' token='' line status=0
-  trap 'status=$?; demo_cleanup; exit $status' EXIT
-  demo_tmp=$(mktemp -d)
+  local tmp status=0
+  tmp=$(mktemp -d)
+  # shellcheck disable=SC2064 # $tmp is expanded now, on purpose
+  trap "status=\$?; fake_plex_stop; rm -rf '$tmp'; exit \$status" EXIT
   # The demo leaves no settings, tokens or queue files behind.
   export GSETTINGS_BACKEND=memory
-  export XDG_CONFIG_HOME=$demo_tmp/config XDG_DATA_HOME=$demo_tmp/data
-  export XDG_STATE_HOME=$demo_tmp/state XDG_CACHE_HOME=$demo_tmp/cache
+  export XDG_CONFIG_HOME=$tmp/config XDG_DATA_HOME=$tmp/data
+  export XDG_STATE_HOME=$tmp/state XDG_CACHE_HOME=$tmp/cache
 
-  "$fake_plex" --port 0 >"$demo_tmp/fake-plex.out" &
-  demo_pid=$!
-
-  # Wait (up to 10 s) for the server to say where it listens.
-  for _ in $(seq 100); do
-    while IFS= read -r line; do
-      case "$line" in
-        url=*) url=${line#url=} ;;
-        token=*) token=${line#token=} ;;
-      esac
-    done <"$demo_tmp/fake-plex.out"
-    if [ -n "$url" ] && [ -n "$token" ]; then
-      break
-    fi
-    if ! kill -0 "$demo_pid" 2>/dev/null; then
-      echo "run.sh: the fake Plex server exited before it printed url= and token=" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-  if [ -z "$url" ] || [ -z "$token" ]; then
-    echo "run.sh: the fake Plex server printed no url= and token= lines" >&2
-    return 1
-  fi
-
-  echo "Fake Plex server listening at $url (token: $token)"
-  export PLEX_TOKEN=$token
+  fake_plex_start "$fake_plex" "$tmp"
+  echo "Fake Plex server listening at $FAKE_PLEX_URL (token: $FAKE_PLEX_TOKEN)"
+  export PLEX_TOKEN=$FAKE_PLEX_TOKEN
   for subcommand in test sections; do
     echo
-    echo "\$ PLEX_TOKEN=$token spyglass --server $url $subcommand"
-    "$spyglass" --server "$url" "$subcommand" || status=$?
+    echo "\$ PLEX_TOKEN=$PLEX_TOKEN spyglass --server $FAKE_PLEX_URL $subcommand"
+    "$spyglass" --server "$FAKE_PLEX_URL" "$subcommand" || status=$?
   done
   return "$status"
 }
