@@ -9,7 +9,9 @@
 #         command: spyglass scan {album.path}
 #
 # every imported album runs `spyglass scan` with the album's folder as ONE
-# argument, however many spaces, quotes, '&' or '$' its name has. beets
+# argument, however many spaces, quotes, '&' or '$' its name has (and, for
+# singleton imports, `- event: item_imported` with {item.path} does the
+# same with the track's file). beets
 # splits the command with shlex *before* it substitutes {album.path}, and
 # runs it without a shell, so the path is never split or expanded.
 #
@@ -41,7 +43,8 @@ export SPYGLASS_ARGV_LOG=$tmp/argv.log
 export PATH=$tmp/bin:$PATH
 
 export BEETSDIR=$tmp/beets
-# write_config COMMAND: a beets configuration with one album_imported hook.
+# write_config COMMAND: a beets configuration with the album_imported hook
+# running COMMAND, and the item_imported hook for singletons.
 write_config () {
   cat >"$BEETSDIR/config.yaml" <<CONFIG
 directory: $tmp/library
@@ -51,6 +54,8 @@ hook:
   hooks:
     - event: album_imported
       command: $1
+    - event: item_imported
+      command: spyglass scan {item.path}
 CONFIG
 }
 
@@ -124,6 +129,14 @@ make_album "$album"
 echo "== the same with command: spyglass scan \"{album.path}\""
 import_album -q -A -C "$album"
 expect_call "$album"
+
+# 4. A singleton import (-s) sends item_imported, with the file's path;
+#    spyglass scans the folder a file is in.
+album="$tmp/incoming/Singles & B-Sides"
+make_album "$album"
+echo "== beet import -q -A -C -s: one track, item_imported"
+import_album -q -A -C -s "$album/01 track.wav"
+expect_call "$album/01 track.wav"
 
 echo
 echo "What the stand-in spyglass received (argv, one per line, %q-quoted):"
