@@ -75,7 +75,7 @@ names=(
   "curl sections+refresh"
 )
 commands=(
-  "$(printf '%q ' "$build/src/spyglass" --server "$url" scan "$album")"
+  "$(printf '%q ' "$build/src/spyglass" scan --server "$url" "$album")"
   # Just the request that starts the scan.
   "$(printf '%q ' curl -sf -o /dev/null -H "X-Plex-Token: $PLEX_TOKEN" \
       "$url/library/sections/3/refresh?path=$album_query")"

@@ -30,7 +30,7 @@ usage () {
 
 Spyglass is built. Run it through this script, with a subcommand:
 
-  build-aux/run.sh --server nas.local test
+  build-aux/run.sh test --server nas.local
   build-aux/run.sh sections
   build-aux/run.sh scan "/mnt/nas/music/Artist/Album"
 
@@ -42,8 +42,8 @@ No Plex server at hand? \`build-aux/run.sh --demo\` starts the fake Plex
 server that the tests use (_build/tests/spyglass-fake-plex, on 127.0.0.1,
 a free port), reads the url= and token= lines it prints, runs
 
-  PLEX_TOKEN=TOKEN spyglass --server URL test
-  PLEX_TOKEN=TOKEN spyglass --server URL sections
+  PLEX_TOKEN=TOKEN spyglass test --server URL
+  PLEX_TOKEN=TOKEN spyglass sections --server URL
 
 against it and stops it again. To keep one running for your own tries:
 
@@ -70,8 +70,8 @@ demo () {
   export PLEX_TOKEN=$FAKE_PLEX_TOKEN
   for subcommand in test sections; do
     echo
-    echo "\$ PLEX_TOKEN=$PLEX_TOKEN spyglass --server $FAKE_PLEX_URL $subcommand"
-    "$spyglass" --server "$FAKE_PLEX_URL" "$subcommand" || status=$?
+    echo "\$ PLEX_TOKEN=$PLEX_TOKEN spyglass $subcommand --server $FAKE_PLEX_URL"
+    "$spyglass" "$subcommand" --server "$FAKE_PLEX_URL" || status=$?
   done
   return "$status"
 }
