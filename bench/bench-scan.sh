@@ -35,7 +35,7 @@ runs=$((per_round * rounds))
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/_build
 results=$build/bench-scan
-export LC_ALL=C
+export LC_ALL=C.UTF-8   # "." as decimal point in EPOCHREALTIME, UTF-8 output
 
 "$root/build-aux/install-deps.sh" >&2
 if [ "$use_hyperfine" = yes ] && ! command -v hyperfine >/dev/null 2>&1; then
