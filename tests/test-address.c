@@ -85,11 +85,11 @@ test_address_scheme (void)
     { "http://host:32400", "http://host:32400" },
     { "https://1-2-3-4.x.plex.direct:32400", "https://1-2-3-4.x.plex.direct:32400" },
     { "HTTP://Host:32400", "http://host:32400" },
-    { "HtTpS://host", "https://host:443" },
-    /* An explicit scheme without a port means the scheme's own port. */
-    { "http://nas.local", "http://nas.local:80" },
-    { "https://nas.local", "https://nas.local:443" },
-    { "https://nas.local/", "https://nas.local:443" },
+    { "HtTpS://host", "https://host:32400" },
+    /* No port means Plex's own, with or without a scheme. */
+    { "http://nas.local", "http://nas.local:32400" },
+    { "https://nas.local", "https://nas.local:32400" },
+    { "https://nas.local/", "https://nas.local:32400" },
   };
 
   check_valid (cases, G_N_ELEMENTS (cases));
@@ -107,6 +107,9 @@ test_address_path_prefix (void)
     /* Bytes that may not appear in a URL path are encoded. */
     { "https://example.org/b\xc3\xbc" "cher", "https://example.org:443/b%C3%BCcher" },
     { "https://example.org/100%", "https://example.org:443/100%25" },
+    { "http://example.org/plex", "http://example.org:80/plex" },
+    /* Without a scheme, a path still means Plex's port. */
+    { "example.org/plex", "http://example.org:32400/plex" },
   };
 
   check_valid (cases, G_N_ELEMENTS (cases));
@@ -119,7 +122,7 @@ test_address_ipv6 (void)
     { "[::1]:32400", "http://[::1]:32400" },
     { "[::1]", "http://[::1]:32400" },
     { "::1", "http://[::1]:32400" },
-    { "http://[::1]", "http://[::1]:80" },
+    { "http://[::1]", "http://[::1]:32400" },
     { "https://[2001:DB8::1]:32443/", "https://[2001:db8::1]:32443" },
     { "fe80::1%eth0", "http://[fe80::1%25eth0]:32400" },
     { "[fe80::1%25eth0]:32400", "http://[fe80::1%25eth0]:32400" },

@@ -257,7 +257,7 @@ normalize (const char  *address,
       if (!g_str_equal (scheme, "http") && !g_str_equal (scheme, "https"))
         return ADDRESS_BAD_SCHEME;
       rest = address + len + strlen ("://");
-      port = g_str_equal (scheme, "https") ? 443 : 80;
+      port = SPYGLASS_DEFAULT_PORT;
     }
   else
     {
@@ -271,6 +271,11 @@ normalize (const char  *address,
   path_len = strcspn (path, "?#");
   if (path[path_len] != '\0')
     return ADDRESS_QUERY_OR_FRAGMENT;
+
+  /* Plex itself listens on 32400 at the root; an address with a path is a
+   * reverse proxy, which listens on the scheme's own port. */
+  if (len > 0 && strspn (path, "/") < path_len)
+    port = g_str_equal (scheme, "https") ? 443 : 80;
 
   if (memchr (rest, '@', authority_end - rest) != NULL)
     return ADDRESS_CREDENTIALS;

@@ -17,8 +17,9 @@ G_BEGIN_DECLS
  *   [::1]:32400                      → http://[::1]:32400
  *   https://example.org/plex/        → https://example.org:443/plex  (reverse proxy)
  *
- * No scheme means http; no port means 32400 (443/80 when the scheme is
- * given explicitly without a port).  The result never ends in '/'.  Returns
+ * No scheme means http; no port means 32400, Plex's own port, except for
+ * an address with a scheme and a path, which is a reverse proxy on the
+ * scheme's port (443 or 80).  The result never ends in '/'.  Returns
  * NULL with SPYGLASS_ERROR_INVALID_ADDRESS for anything unusable (empty,
  * other schemes, credentials, query or fragment, bad port, spaces).
  */
