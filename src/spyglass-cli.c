@@ -1191,12 +1191,35 @@ spyglass_cli_run (int   argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("spyglass");
+  /* stdout is for results (scripts parse --json); every log line goes to
+   * stderr, debug output included. */
+  g_log_writer_default_set_use_stderr (TRUE);
 
   if (argc < 2)
     {
       print_help (stderr);
       return EXIT_USAGE;
     }
+
+  /* Connection options may also come before the command, as in
+   * `spyglass --server nas.local test`: move them after it. */
+  {
+    static const char * const with_value[] = { "--server", "--token-file", "--map", "--timeout", NULL };
+    int first = 1;
+
+    while (first < argc && argv[first][0] == '-' &&
+           !g_str_equal (argv[first], "--help") && !g_str_equal (argv[first], "-h") &&
+           !g_str_equal (argv[first], "--version"))
+      first += g_strv_contains (with_value, argv[first]) && first + 1 < argc ? 2 : 1;
+
+    if (first > 1 && first < argc)
+      {
+        char *command = argv[first];
+
+        memmove (argv + 2, argv + 1, (first - 1) * sizeof (char *));
+        argv[1] = command;
+      }
+  }
 
   name = argv[1];
   if (g_str_equal (name, "--help") || g_str_equal (name, "-h") || g_str_equal (name, "help"))

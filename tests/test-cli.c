@@ -731,6 +731,9 @@ test_server_forms (Fixture       *fixture,
 
   fixture_set_env (fixture, "PLEX_URL", NULL);
   g_assert_cmpint (run (fixture, "test", "--server", bare), ==, 0);
+  /* Connection options before the command work too. */
+  g_assert_cmpint (run (fixture, "--server", bare, "-v", "--timeout", "5", "test"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, "Connected to Fake Plex (Plex Media Server 1.40.0)\n");
   g_assert_cmpint (run (fixture, "test", "--server", slash), ==, 0);
   fixture_set_env (fixture, "PLEX_URL", bare);
   g_assert_cmpint (run (fixture, "test"), ==, 0);
