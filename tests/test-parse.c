@@ -683,6 +683,32 @@ test_fail_entities (void)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
 }
 
+/* libxml2's error printing is off: a bad body leaves stderr alone. */
+static void
+test_fail_quietly (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_unsetenv ("G_MESSAGES_DEBUG");
+      assert_file_fails ("bad-truncated.xml");
+      assert_file_fails ("bad-billion-laughs.xml");
+      assert_file_fails ("bad-external-entity.xml");
+      assert_file_fails ("unauthorized.html");
+      assert_string_fails ("<MediaContainer title=\"\xff\"/>");
+      assert_string_fails ("<MediaContainer title=\"&nbsp;\"/>");
+      assert_string_fails ("<?xml version=\"1.0\" encoding=\"no-such-encoding\"?><MediaContainer/>");
+      /* Found by fuzz-parse-server-info: iconv errors bypass the context. */
+      assert_string_fails ("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><MediaContainer a=\"\x81\"/>");
+      assert_string_fails ("<?xml version=\"1.0\" encoding=\"EUC-JP\"?><MediaContainer a=\"\xff\xfe\"/>");
+      assert_string_fails ("{\"MediaContainer\":{}");
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("");
+}
+
 static void
 test_fail_deep_nesting (void)
 {
@@ -895,6 +921,7 @@ main (int   argc,
   g_test_add_func ("/parse/fail/invalid-utf8", test_fail_invalid_utf8);
   g_test_add_func ("/parse/fail/embedded-nul", test_fail_embedded_nul);
   g_test_add_func ("/parse/fail/entities", test_fail_entities);
+  g_test_add_func ("/parse/fail/quietly", test_fail_quietly);
   g_test_add_func ("/parse/fail/deep-nesting", test_fail_deep_nesting);
   g_test_add_func ("/parse/fail/too-large", test_fail_too_large);
   g_test_add_func ("/parse/limits/nesting", test_nesting_allowed);
