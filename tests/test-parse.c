@@ -200,6 +200,21 @@ test_server_info_empty_container (void)
     }
 }
 
+/* libxml2 converts a declared encoding to UTF-8. */
+static void
+test_server_info_latin1 (void)
+{
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SpyglassServerInfo) info = NULL;
+
+  body = bytes_from_string ("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+                            "<MediaContainer friendlyName=\"Caf\xe9\"/>");
+  info = spyglass_parse_server_info (body, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info->friendly_name, ==, "Café");
+}
+
 /* Sections */
 
 static void
@@ -897,6 +912,7 @@ main (int   argc,
   g_test_add_func ("/parse/server-info/identity", test_server_info_identity);
   g_test_add_func ("/parse/server-info/json", test_server_info_json);
   g_test_add_func ("/parse/server-info/empty-container", test_server_info_empty_container);
+  g_test_add_func ("/parse/server-info/latin1", test_server_info_latin1);
 
   g_test_add_func ("/parse/sections/xml", test_sections_xml);
   g_test_add_func ("/parse/sections/json", test_sections_json);
