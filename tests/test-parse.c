@@ -892,14 +892,24 @@ run_directory (const char *path)
   g_test_message ("%u files in %s", count, path);
 }
 
+/* In a subprocess, so that anything printed to stderr fails the test too. */
 static void
 test_regression_corpus (void)
 {
-  g_autofree char *data = g_test_build_filename (G_TEST_DIST, "data", NULL);
-  g_autofree char *corpus = g_test_build_filename (G_TEST_DIST, "..", "fuzz", "corpus", NULL);
+  if (g_test_subprocess ())
+    {
+      g_autofree char *data = g_test_build_filename (G_TEST_DIST, "data", NULL);
+      g_autofree char *corpus = g_test_build_filename (G_TEST_DIST, "..", "fuzz", "corpus", NULL);
 
-  run_directory (data);
-  run_directory (corpus);
+      g_unsetenv ("G_MESSAGES_DEBUG");
+      run_directory (data);
+      run_directory (corpus);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("");
 }
 
 int
