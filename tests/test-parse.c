@@ -200,6 +200,21 @@ test_server_info_empty_container (void)
     }
 }
 
+/* libxml2 converts a declared encoding to UTF-8. */
+static void
+test_server_info_latin1 (void)
+{
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SpyglassServerInfo) info = NULL;
+
+  body = bytes_from_string ("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+                            "<MediaContainer friendlyName=\"Caf\xe9\"/>");
+  info = spyglass_parse_server_info (body, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info->friendly_name, ==, "Café");
+}
+
 /* Sections */
 
 static void
@@ -683,6 +698,32 @@ test_fail_entities (void)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
 }
 
+/* libxml2's error printing is off: a bad body leaves stderr alone. */
+static void
+test_fail_quietly (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_unsetenv ("G_MESSAGES_DEBUG");
+      assert_file_fails ("bad-truncated.xml");
+      assert_file_fails ("bad-billion-laughs.xml");
+      assert_file_fails ("bad-external-entity.xml");
+      assert_file_fails ("unauthorized.html");
+      assert_string_fails ("<MediaContainer title=\"\xff\"/>");
+      assert_string_fails ("<MediaContainer title=\"&nbsp;\"/>");
+      assert_string_fails ("<?xml version=\"1.0\" encoding=\"no-such-encoding\"?><MediaContainer/>");
+      /* Found by fuzz-parse-server-info: iconv errors bypass the context. */
+      assert_string_fails ("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><MediaContainer a=\"\x81\"/>");
+      assert_string_fails ("<?xml version=\"1.0\" encoding=\"EUC-JP\"?><MediaContainer a=\"\xff\xfe\"/>");
+      assert_string_fails ("{\"MediaContainer\":{}");
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("");
+}
+
 static void
 test_fail_deep_nesting (void)
 {
@@ -851,14 +892,24 @@ run_directory (const char *path)
   g_test_message ("%u files in %s", count, path);
 }
 
+/* In a subprocess, so that anything printed to stderr fails the test too. */
 static void
 test_regression_corpus (void)
 {
-  g_autofree char *data = g_test_build_filename (G_TEST_DIST, "data", NULL);
-  g_autofree char *corpus = g_test_build_filename (G_TEST_DIST, "..", "fuzz", "corpus", NULL);
+  if (g_test_subprocess ())
+    {
+      g_autofree char *data = g_test_build_filename (G_TEST_DIST, "data", NULL);
+      g_autofree char *corpus = g_test_build_filename (G_TEST_DIST, "..", "fuzz", "corpus", NULL);
 
-  run_directory (data);
-  run_directory (corpus);
+      g_unsetenv ("G_MESSAGES_DEBUG");
+      run_directory (data);
+      run_directory (corpus);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("");
 }
 
 int
@@ -871,6 +922,7 @@ main (int   argc,
   g_test_add_func ("/parse/server-info/identity", test_server_info_identity);
   g_test_add_func ("/parse/server-info/json", test_server_info_json);
   g_test_add_func ("/parse/server-info/empty-container", test_server_info_empty_container);
+  g_test_add_func ("/parse/server-info/latin1", test_server_info_latin1);
 
   g_test_add_func ("/parse/sections/xml", test_sections_xml);
   g_test_add_func ("/parse/sections/json", test_sections_json);
@@ -895,6 +947,7 @@ main (int   argc,
   g_test_add_func ("/parse/fail/invalid-utf8", test_fail_invalid_utf8);
   g_test_add_func ("/parse/fail/embedded-nul", test_fail_embedded_nul);
   g_test_add_func ("/parse/fail/entities", test_fail_entities);
+  g_test_add_func ("/parse/fail/quietly", test_fail_quietly);
   g_test_add_func ("/parse/fail/deep-nesting", test_fail_deep_nesting);
   g_test_add_func ("/parse/fail/too-large", test_fail_too_large);
   g_test_add_func ("/parse/limits/nesting", test_nesting_allowed);

@@ -25,6 +25,8 @@
 #include <json-glib/json-glib.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlversion.h>
 
 #include "spyglass-error.h"
 #include "spyglass-plex-parse.h"
@@ -171,6 +173,19 @@ xml_dup_attribute (xmlNode    *element,
   return NULL;
 }
 
+#if LIBXML_VERSION >= 21200
+typedef const xmlError *XmlErrorArg;
+#else
+typedef xmlError *XmlErrorArg;
+#endif
+
+static void
+ignore_xml_error (void        *user_data,
+                  XmlErrorArg  xml_error)
+{
+  /* The parser context keeps the error; plex_document_load_xml() logs it. */
+}
+
 static gboolean
 xml_name_is (xmlNode    *node,
              const char *name)
@@ -186,6 +201,8 @@ plex_document_load_xml (PlexDocument  *self,
                         GError       **error)
 {
   static gsize initialized = 0;
+  xmlStructuredErrorFunc saved_handler;
+  void *saved_handler_data;
   xmlParserCtxt *ctxt;
   xmlNode *root;
 
@@ -205,12 +222,23 @@ plex_document_load_xml (PlexDocument  *self,
       return FALSE;
     }
 
+  /* XML_PARSE_NOERROR silences errors raised on the context, but encoding
+   * conversion errors are raised without one and would go to stderr,
+   * quoting bytes of the body.  The handler is per thread in libxml2, so
+   * swapping it for the duration of the parse affects no other thread. */
+  saved_handler = xmlStructuredError;
+  saved_handler_data = xmlStructuredErrorContext;
+  xmlSetStructuredErrorFunc (NULL, ignore_xml_error);
+
   /* No XML_PARSE_NOENT (entities stay unexpanded), no XML_PARSE_DTDLOAD,
-   * no network; errors go to the context, not to stderr. */
+   * no network. */
   self->doc = xmlCtxtReadMemory (ctxt, data, (int) size, NULL, NULL,
                                  XML_PARSE_NONET |
                                  XML_PARSE_NOERROR |
                                  XML_PARSE_NOWARNING);
+
+  xmlSetStructuredErrorFunc (saved_handler_data, saved_handler);
+
   if (self->doc == NULL)
     {
       const xmlError *xml_error = xmlCtxtGetLastError (ctxt);
