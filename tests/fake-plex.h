@@ -55,7 +55,7 @@ typedef enum
   FAKE_PLEX_FAULT_HANG,          /* accept the request, never answer */
   FAKE_PLEX_FAULT_SLOW_BODY,     /* 200, then one byte of body every 200 ms, for minutes */
   FAKE_PLEX_FAULT_MALFORMED,     /* 200 with a truncated, malformed XML/JSON body */
-  FAKE_PLEX_FAULT_HUGE_BODY,     /* 200 with a well-formed body of 9 MiB (over the 8 MiB cap) */
+  FAKE_PLEX_FAULT_HUGE_BODY,     /* 200 with a well-formed body of 9 MiB (over the 2 MiB cap) */
 } FakePlexFault;
 
 /* One request as the server received it.

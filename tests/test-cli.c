@@ -681,7 +681,7 @@ test_error_bad_response (Fixture       *fixture,
 
   fake_plex_set_fault (fixture->plex, FAKE_PLEX_FAULT_HUGE_BODY);
   run (fixture, "sections");
-  assert_fails (fixture, "spyglass: The Plex server sent a response larger than 8.4\u00a0MB — is "
+  assert_fails (fixture, "spyglass: The Plex server sent a response larger than 2.1\u00a0MB — is "
                          "this address a Plex Media Server?\n");
 }
 

@@ -301,7 +301,7 @@ static const ErrorCase error_cases[] = {
   { FAKE_PLEX_FAULT_SLOW_BODY, "info", SPYGLASS_ERROR_TIMEOUT, "Plex request timeout" },
   { FAKE_PLEX_FAULT_MALFORMED, "info", SPYGLASS_ERROR_BAD_RESPONSE, NULL },
   { FAKE_PLEX_FAULT_HUGE_BODY, "info", SPYGLASS_ERROR_RESPONSE_TOO_LARGE,
-    "The Plex server sent a response larger than 8.4\u00a0MB" },
+    "The Plex server sent a response larger than 2.1\u00a0MB" },
 };
 
 static void

@@ -727,7 +727,8 @@ test_fail_quietly (void)
 static void
 test_fail_deep_nesting (void)
 {
-  const gsize depths[] = { 65, 1000, 100000, 1000000 };
+  /* The deepest JSON stays just under the size cap. */
+  const gsize depths[] = { 65, 1000, 100000, SPYGLASS_MAX_RESPONSE_SIZE / 2 - 16 };
 
   for (guint i = 0; i < G_N_ELEMENTS (depths); i++)
     {
@@ -752,9 +753,12 @@ test_fail_deep_nesting (void)
       json_body = g_bytes_new (json->str, json->len);
       assert_all_fail (json_body, SPYGLASS_ERROR_BAD_RESPONSE);
 
-      /* libxml2 refuses more than 256 levels. */
+      /* libxml2 refuses more than 256 levels; the deepest body is over
+       * the size cap. */
       xml_body = g_bytes_new (xml->str, xml->len);
-      if (depths[i] > 256)
+      if (xml->len > SPYGLASS_MAX_RESPONSE_SIZE)
+        assert_all_fail (xml_body, SPYGLASS_ERROR_RESPONSE_TOO_LARGE);
+      else if (depths[i] > 256)
         assert_all_fail (xml_body, SPYGLASS_ERROR_BAD_RESPONSE);
     }
 }

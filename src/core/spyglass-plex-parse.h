@@ -8,8 +8,11 @@
 G_BEGIN_DECLS
 
 /* Largest response body Spyglass accepts from a server.  A real
- * /library/sections of a big server is a few hundred KiB. */
-#define SPYGLASS_MAX_RESPONSE_SIZE ((gsize) 8 * 1024 * 1024)
+ * /library/sections of a big server is a few hundred KiB; parsing a body
+ * at the cap builds a tree of about 40 times its size, so the cap stays
+ * small enough that a hostile server cannot make every poll cost
+ * hundreds of megabytes. */
+#define SPYGLASS_MAX_RESPONSE_SIZE ((gsize) 2 * 1024 * 1024)
 
 /*
  * Parsers take a complete response body and return objects or a GError in
