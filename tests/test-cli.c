@@ -721,6 +721,90 @@ test_error_usage (Fixture       *fixture,
                    "or set PLEX_URL\n");
 }
 
+static char *
+display_fingerprint_of (const char *cert_name)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", cert_name, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_file (path, &error);
+  g_autoptr(GByteArray) der = NULL;
+  g_autofree char *hex = NULL;
+  GString *display = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  g_object_get (certificate, "certificate", &der, NULL);
+  hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
+  for (guint i = 0; hex[i] != '\0'; i += 2)
+    g_string_append_printf (display, "%s%c%c", i > 0 ? ":" : "",
+                            g_ascii_toupper (hex[i]), g_ascii_toupper (hex[i + 1]));
+  return g_string_free (display, FALSE);
+}
+
+static void
+restart_with_certificate (Fixture    *fixture,
+                          const char *cert_name)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", cert_name, NULL);
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GError) error = NULL;
+
+  certificate = g_tls_certificate_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_clear_object (&fixture->plex);
+  fixture->plex = fake_plex_new ();
+  g_assert_true (fake_plex_start_tls (fixture->plex, certificate, &error));
+  g_assert_no_error (error);
+  fixture_set_env (fixture, "PLEX_URL", fake_plex_get_url (fixture->plex));
+}
+
+/* A self-signed server: refused with its fingerprint, trusted once pinned
+ * with `spyglass config`, refused again when its certificate changes. */
+static void
+test_certificate (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autofree char *fingerprint_a = display_fingerprint_of ("cert-a.pem");
+  g_autofree char *fingerprint_b = display_fingerprint_of ("cert-b.pem");
+  g_autofree char *expected = NULL;
+
+  fixture_set_env (fixture, "GSETTINGS_BACKEND", NULL);
+  restart_with_certificate (fixture, "cert-a.pem");
+
+  run (fixture, "test");
+  expected = g_strdup_printf ("spyglass: The Plex server’s certificate is not trusted (SHA-256 %s) "
+                              "— if this is your server, trust it with “spyglass config "
+                              "--pin-certificate FINGERPRINT”\n", fingerprint_a);
+  assert_fails (fixture, expected);
+  g_assert_cmpuint (fake_plex_get_requests (fixture->plex)->len, ==, 0);
+
+  g_assert_cmpint (run (fixture, "config", "--pin-certificate", fingerprint_a), ==, 0);
+  g_assert_cmpint (run (fixture, "test"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, "Connected to Fake Plex (Plex Media Server 1.40.0)\n");
+
+  /* Same address, another certificate. */
+  {
+    guint16 port = fake_plex_get_port (fixture->plex);
+    g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "cert-b.pem", NULL);
+    g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_file (path, NULL);
+    g_autoptr(GError) error = NULL;
+
+    g_clear_object (&fixture->plex);
+    fixture->plex = fake_plex_new ();
+    g_assert_true (fake_plex_start_on_port (fixture->plex, port, certificate, &error));
+    g_assert_no_error (error);
+  }
+  run (fixture, "test");
+  g_free (expected);
+  expected = g_strdup_printf ("spyglass: The Plex server’s certificate has changed since it was "
+                              "trusted (now SHA-256 %s); refusing to connect — if you replaced the "
+                              "certificate yourself, pin the new one with “spyglass config "
+                              "--pin-certificate FINGERPRINT”\n", fingerprint_b);
+  assert_fails (fixture, expected);
+  g_assert_cmpuint (fake_plex_get_requests (fixture->plex)->len, ==, 0);
+
+  g_assert_cmpint (run (fixture, "config", "--pin-certificate", "not-a-fingerprint"), ==, 2);
+}
+
 /* The server address as people type it. */
 static void
 test_server_forms (Fixture       *fixture,
@@ -963,6 +1047,7 @@ main (int   argc,
   ADD ("/cli/error/timeout", test_error_timeout);
   ADD ("/cli/error/bad-response", test_error_bad_response);
   ADD ("/cli/error/usage", test_error_usage);
+  ADD ("/cli/error/certificate", test_certificate);
   ADD ("/cli/server-forms", test_server_forms);
   ADD ("/cli/token-file", test_token_file);
   ADD ("/cli/config", test_config);
