@@ -123,6 +123,8 @@ error_hint (const GError *error,
     case SPYGLASS_ERROR_NOT_IN_LIBRARY:
     case SPYGLASS_ERROR_NOT_CONFIGURED:
     case SPYGLASS_ERROR_TOKEN_STORE:
+    case SPYGLASS_ERROR_QUEUE_LOCKED:
+    case SPYGLASS_ERROR_QUEUE_FILE:
     default:
       return NULL;
     }

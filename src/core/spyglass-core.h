@@ -7,5 +7,7 @@
 #include "spyglass-path-map.h"
 #include "spyglass-plex-parse.h"
 #include "spyglass-plex-types.h"
+#include "spyglass-queue.h"
+#include "spyglass-request.h"
 #include "spyglass-route.h"
 #include "spyglass-token-store.h"

@@ -29,6 +29,8 @@ typedef enum
   SPYGLASS_ERROR_NOT_IN_LIBRARY,      /* a path inside no library Location */
   SPYGLASS_ERROR_NOT_CONFIGURED,      /* no server or no token */
   SPYGLASS_ERROR_TOKEN_STORE,         /* the keyring and the fallback file both failed */
+  SPYGLASS_ERROR_QUEUE_LOCKED,        /* another process owns the scan queue */
+  SPYGLASS_ERROR_QUEUE_FILE,          /* the queue's files cannot be read or written */
 } SpyglassError;
 
 GQuark spyglass_error_quark (void);

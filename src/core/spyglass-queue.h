@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "spyglass-client.h"
+#include "spyglass-path-map.h"
+#include "spyglass-request.h"
+
+G_BEGIN_DECLS
+
+#define SPYGLASS_QUEUE_DEFAULT_BATCH_WINDOW 500  /* milliseconds */
+#define SPYGLASS_QUEUE_MIN_BACKOFF          1000 /* milliseconds */
+#define SPYGLASS_QUEUE_MAX_BACKOFF          (5 * 60 * 1000)
+
+#define SPYGLASS_TYPE_QUEUE (spyglass_queue_get_type ())
+G_DECLARE_FINAL_TYPE (SpyglassQueue, spyglass_queue, SPYGLASS, QUEUE, GObject)
+
+/*
+ * The scan queue: every request goes through it, and none is lost.
+ *
+ * - A request is written to disk (json-glib, atomic replace + fsync) before
+ *   it is sent, and at every change of state after; after a crash the next
+ *   load() resumes: queued and in-flight requests are sent (the one that
+ *   was in flight may be sent twice), requests that were being followed
+ *   are followed again.
+ * - One process owns the queue's files at a time (an advisory lock).
+ * - Requests arriving within the batch window are routed and coalesced
+ *   together (spyglass_coalesce()); a whole-library request already queued
+ *   absorbs that library's folder requests.
+ * - Requests are sent one at a time.  Refused connections, timeouts and
+ *   5xx are retried with exponential back-off and jitter (1 s to 5 min),
+ *   and at once when the network comes back.  An invalid token or a 403
+ *   pauses the queue (nothing is dropped) until the client's token
+ *   changes.  "Library section not found" reloads the libraries and
+ *   routes the request once more before failing it.
+ *
+ * The queue is a GListModel of the SpyglassRequest objects it holds,
+ * oldest first; finished requests leave it for the history.
+ */
+SpyglassQueue   *spyglass_queue_new              (SpyglassClient   *client,
+                                                  const char       *state_dir);
+
+/* Takes the lock and reads the queue and history files.  A corrupt file is
+ * renamed aside (the new name is in @recovered_path) and the queue starts
+ * empty.  Fails with SPYGLASS_ERROR_QUEUE_LOCKED when another process owns
+ * the queue. */
+gboolean         spyglass_queue_load             (SpyglassQueue    *self,
+                                                  char            **recovered_path,
+                                                  GError          **error);
+
+/* Starts sending (after load()). */
+void             spyglass_queue_start            (SpyglassQueue    *self);
+
+void             spyglass_queue_set_path_map     (SpyglassQueue    *self,
+                                                  SpyglassPathMap  *map);
+void             spyglass_queue_set_threshold    (SpyglassQueue    *self,
+                                                  guint             threshold);
+void             spyglass_queue_set_batch_window (SpyglassQueue    *self,
+                                                  guint             milliseconds);
+/* Back-off bounds, for tests (defaults 1 s and 5 min). */
+void             spyglass_queue_set_backoff      (SpyglassQueue    *self,
+                                                  guint             min_ms,
+                                                  guint             max_ms);
+
+/* Adds a folder scan (a file means its folder); @section_key restricts it
+ * to one library.  Returns the new request (transfer none). */
+SpyglassRequest *spyglass_queue_add_folder       (SpyglassQueue    *self,
+                                                  const char       *local_path,
+                                                  const char       *section_key,
+                                                  gboolean          force);
+SpyglassRequest *spyglass_queue_add_library      (SpyglassQueue    *self,
+                                                  const char       *section_key,
+                                                  gboolean          force);
+
+/* TRUE while an invalid token or a 403 holds the queue. */
+gboolean         spyglass_queue_get_paused       (SpyglassQueue    *self);
+/* Why it is paused, or NULL. */
+const char      *spyglass_queue_get_pause_reason (SpyglassQueue    *self);
+
+/* The last results, newest last (element-type SpyglassRequest, transfer
+ * none): at most SPYGLASS_QUEUE_HISTORY_SIZE. */
+#define SPYGLASS_QUEUE_HISTORY_SIZE 200
+GPtrArray       *spyglass_queue_get_history      (SpyglassQueue    *self);
+
+/* Completes when nothing is queued, sending or scanning any more. */
+void             spyglass_queue_wait_idle_async  (SpyglassQueue       *self,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+gboolean         spyglass_queue_wait_idle_finish (SpyglassQueue       *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+
+G_END_DECLS
