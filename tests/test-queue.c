@@ -470,6 +470,17 @@ count_received (FakePlex        *plex,
     }
 }
 
+static void
+on_runner_exited (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  gboolean *exited = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *exited = TRUE;
+}
+
 static int
 run_runner (Fixture            *fixture,
             const char * const *folders,
@@ -479,6 +490,7 @@ run_runner (Fixture            *fixture,
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
+  gboolean exited = FALSE;
   const char *id;
 
   g_ptr_array_add (argv, (gpointer) g_getenv ("QUEUE_RUNNER"));
@@ -497,7 +509,8 @@ run_runner (Fixture            *fixture,
   id = g_subprocess_get_identifier (process);
   *pid_out = (GPid) g_ascii_strtoll (id, NULL, 10);
 
-  while (g_subprocess_get_identifier (process) != NULL)
+  g_subprocess_wait_async (process, NULL, on_runner_exited, &exited);
+  while (!exited)
     g_main_context_iteration (NULL, TRUE);
 
   if (g_subprocess_get_if_signaled (process))
