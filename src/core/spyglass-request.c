@@ -369,8 +369,8 @@ get_path_member (JsonObject *object,
                  const char *name)
 {
   g_autofree char *member = g_strconcat (name, "-base64", NULL);
+  g_autofree guchar *decoded = NULL;
   const char *encoded;
-  guchar *decoded;
   gsize length;
 
   if (json_object_has_member (object, name))
