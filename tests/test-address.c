@@ -49,6 +49,19 @@ check_invalid (const char *input,
     }
 }
 
+/* A secret pasted along with the address never reaches the message. */
+static void
+check_hidden (const char *input,
+              const char *secret)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = spyglass_address_normalize (input, &error);
+
+  g_assert_null (url);
+  g_assert_nonnull (error);
+  g_assert_null (strstr (error->message, secret));
+}
+
 static void
 test_address_host_only (void)
 {
@@ -173,19 +186,22 @@ test_address_bad_scheme (void)
 static void
 test_address_credentials (void)
 {
-  check_invalid ("http://user:password@nas.local:32400", "http://user:password@nas.local:32400");
-  check_invalid ("user@nas.local", "user@nas.local");
-  check_invalid ("https://user:pw@example.org/plex", "https://user:pw@example.org/plex");
+  check_invalid ("http://user:password@nas.local:32400", "http://…@nas.local:32400");
+  check_hidden ("http://user:CANARY-PW@nas.local:32400", "CANARY");
+  check_invalid ("user@nas.local", "…@nas.local");
+  check_invalid ("https://user:pw@example.org/plex", "https://…@example.org/plex");
 }
 
 static void
 test_address_query_fragment (void)
 {
-  check_invalid ("http://nas.local:32400/?X-Plex-Token=abc", "http://nas.local:32400/?X-Plex-Token=abc");
-  check_invalid ("http://nas.local:32400/#web", "http://nas.local:32400/#web");
-  check_invalid ("nas.local?", "nas.local?");
-  check_invalid ("nas.local#", "nas.local#");
-  check_invalid ("https://example.org/plex?a=b#c", "https://example.org/plex?a=b#c");
+  check_invalid ("http://nas.local:32400/?X-Plex-Token=abc", "http://nas.local:32400/…");
+  check_hidden ("http://nas.local:32400/library/sections?X-Plex-Token=CANARY-SECRET", "CANARY-SECRET");
+  check_hidden ("http://me:CANARY-PW@nas.local/?X-Plex-Token=CANARY-SECRET", "CANARY");
+  check_invalid ("http://nas.local:32400/#web", "http://nas.local:32400/…");
+  check_invalid ("nas.local?", "nas.local…");
+  check_invalid ("nas.local#", "nas.local…");
+  check_invalid ("https://example.org/plex?a=b#c", "https://example.org/plex…");
 }
 
 static void

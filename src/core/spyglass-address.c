@@ -28,8 +28,25 @@ typedef enum
 static char *
 display_address (const char *address)
 {
-  g_autofree char *valid = g_utf8_make_valid (address, -1);
+  g_autofree char *safe = NULL;
+  g_autofree char *valid = NULL;
   GString *str = g_string_new (NULL);
+  const char *authority;
+  const char *at;
+  gsize cut;
+
+  /* An address pasted from a browser may carry the token in its query
+   * (…?X-Plex-Token=…) or a password before '@': never show those. */
+  cut = strcspn (address, "?#");
+  authority = strstr (address, "://");
+  authority = authority != NULL && (gsize) (authority - address) < cut ? authority + 3 : address;
+  at = memchr (authority, '@', MIN (strcspn (authority, "/"), cut - (gsize) (authority - address)));
+  if (at != NULL)
+    safe = g_strdup_printf ("%.*s…%.*s%s", (int) (authority - address), address,
+                            (int) (address + cut - at), at, address[cut] != '\0' ? "…" : "");
+  else
+    safe = g_strdup_printf ("%.*s%s", (int) cut, address, address[cut] != '\0' ? "…" : "");
+  valid = g_utf8_make_valid (safe, -1);
 
   for (const char *p = valid; *p != '\0'; p++)
     {
