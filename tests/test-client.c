@@ -500,6 +500,96 @@ test_tls_changed (Fixture       *fixture,
 }
 
 static void
+redirect_handler (SoupServer        *server,
+                  SoupServerMessage *message,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  const char *target = user_data;
+
+  soup_server_message_set_redirect (message, SOUP_STATUS_MOVED_PERMANENTLY, target);
+}
+
+/* A redirect is never followed: it would carry the token to whatever host
+ * it names. */
+static void
+test_no_redirect (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(SoupServer) redirector = soup_server_new (NULL, NULL);
+  g_autoptr(SpyglassClient) client = NULL;
+  g_autoptr(SpyglassServerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = g_strdup_printf ("%s/", fake_plex_get_url (fixture->plex));
+  g_autofree char *url = NULL;
+  GSList *uris;
+
+  soup_server_add_handler (redirector, NULL, redirect_handler, target, NULL);
+  g_assert_true (soup_server_listen_local (redirector, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (redirector);
+  url = g_uri_to_string (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  client = spyglass_client_new (url, fake_plex_get_token (fixture->plex));
+  info = get_server_info (client, &error);
+  g_assert_null (info);
+  g_assert_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_HTTP_STATUS);
+  g_assert_cmpstr (error->message, ==, "Plex returned 301");
+  g_assert_cmpuint (fake_plex_get_requests (fixture->plex)->len, ==, 0);
+}
+
+static gboolean
+on_plain_connection (GSocketService     *service,
+                     GSocketConnection  *connection,
+                     GObject            *source,
+                     gpointer            user_data)
+{
+  const char *answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+
+  /* What a plain HTTP server says to a TLS hello. */
+  g_output_stream_write_all (out, answer, strlen (answer), NULL, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  return TRUE;
+}
+
+/* https:// to a server that speaks plain HTTP is not a certificate
+ * problem. */
+static void
+test_tls_not_spoken (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GSocketService) service = g_socket_service_new ();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(SpyglassClient) client = NULL;
+  g_autoptr(SpyglassServerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  g_assert_true (g_socket_listener_add_address (G_SOCKET_LISTENER (service), address,
+                                                G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                                NULL, &bound, &error));
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (on_plain_connection), NULL);
+  g_socket_service_start (service);
+
+  url = g_strdup_printf ("https://127.0.0.1:%u",
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  client = spyglass_client_new (url, "token");
+  info = get_server_info (client, &error);
+  g_socket_service_stop (service);
+
+  g_assert_null (info);
+  g_assert_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_UNREACHABLE);
+  g_assert_cmpstr (error->message, ==,
+                   "Cannot make a secure connection to the Plex server (is this address really https?)");
+}
+
+static void
 test_fingerprint_normalize (void)
 {
   g_autofree char *a = spyglass_client_normalize_fingerprint (
@@ -535,6 +625,8 @@ main (int   argc,
   ADD ("/client/tls/untrusted", test_tls_untrusted);
   ADD ("/client/tls/pinned", test_tls_pinned);
   ADD ("/client/tls/changed", test_tls_changed);
+  ADD ("/client/tls/not-spoken", test_tls_not_spoken);
+  ADD ("/client/no-redirect", test_no_redirect);
   g_test_add_func ("/client/tls/fingerprint", test_fingerprint_normalize);
 
   for (guint i = 0; i < G_N_ELEMENTS (error_cases); i++)

@@ -209,8 +209,16 @@ transport_error (SpyglassClient *self,
 
   g_debug ("Request to %s failed: %s", self->base_url, error->message);
 
-  if (error->domain == G_TLS_ERROR)
+  /* A certificate we were shown and refused; any other TLS failure is a
+   * server that does not speak TLS there, or a broken handshake. */
+  if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE) &&
+      request->peer_fingerprint != NULL)
     return certificate_error (self, request->peer_fingerprint);
+
+  if (error->domain == G_TLS_ERROR)
+    return g_error_new_literal (SPYGLASS_ERROR, SPYGLASS_ERROR_UNREACHABLE,
+                                _("Cannot make a secure connection to the Plex server (is this "
+                                  "address really https?)"));
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     return g_error_new_literal (SPYGLASS_ERROR, SPYGLASS_ERROR_TIMEOUT,
@@ -867,7 +875,8 @@ spyglass_client_set_max_response_size (SpyglassClient *self,
                                        gsize           max_size)
 {
   g_return_if_fail (SPYGLASS_IS_CLIENT (self));
-  g_return_if_fail (max_size > 0);
+  /* Above the parsers' own cap a body would be read, then refused. */
+  g_return_if_fail (max_size > 0 && max_size <= SPYGLASS_MAX_RESPONSE_SIZE);
 
   if (self->max_response_size == max_size)
     return;
@@ -894,8 +903,23 @@ spyglass_client_set_pinned_certificate (SpyglassClient *self,
         }
     }
 
-  if (set_str (&self->pinned_certificate, normalized))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PINNED_CERTIFICATE]);
+  if (!set_str (&self->pinned_certificate, normalized))
+    return;
+
+  /* With a pin, no certificate authority vouches for the server: without a
+   * database every certificate goes through accept-certificate, which
+   * compares it with the pin before a byte (or the token) is sent. */
+  if (self->pinned_certificate != NULL)
+    soup_session_set_tls_database (self->session, NULL);
+  else
+    {
+      g_autoptr(GTlsDatabase) database =
+        g_tls_backend_get_default_database (g_tls_backend_get_default ());
+
+      soup_session_set_tls_database (self->session, database);
+    }
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PINNED_CERTIFICATE]);
 }
 
 static void
@@ -1024,7 +1048,7 @@ spyglass_client_class_init (SpyglassClientClass *klass)
     g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXUINT / 1000, SPYGLASS_DEFAULT_TIMEOUT,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_MAX_RESPONSE_SIZE] =
-    g_param_spec_uint64 ("max-response-size", NULL, NULL, 1, G_MAXUINT32,
+    g_param_spec_uint64 ("max-response-size", NULL, NULL, 1, SPYGLASS_MAX_RESPONSE_SIZE,
                          SPYGLASS_MAX_RESPONSE_SIZE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_PINNED_CERTIFICATE] =
