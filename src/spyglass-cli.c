@@ -223,6 +223,12 @@ parse_options (const char         *command,
       return FALSE;
     }
 
+  if (global->timeout != G_MININT && (global->timeout < 1 || global->timeout > 600))
+    {
+      usage_error (command, _("the timeout is 1 to 600 seconds"));
+      return FALSE;
+    }
+
   if (global->verbose)
     g_log_set_debug_enabled (TRUE);
 
@@ -325,7 +331,8 @@ context_init (Context        *ctx,
     }
   else if (g_getenv ("PLEX_TOKEN") != NULL && g_getenv ("PLEX_TOKEN")[0] != '\0')
     {
-      token = g_strdup (g_getenv ("PLEX_TOKEN"));
+      /* Environment files written on Windows end lines with \r. */
+      token = g_strstrip (g_strdup (g_getenv ("PLEX_TOKEN")));
     }
   else
     {
@@ -336,9 +343,21 @@ context_init (Context        *ctx,
           return FALSE;
         }
     }
+  if (token != NULL && token[0] == '\0')
+    g_clear_pointer (&token, g_free);
+
+  for (const char *p = token; p != NULL && *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      {
+        memset (token, 0, strlen (token));
+        print_error (_("The Plex token contains characters no token has — check PLEX_TOKEN "
+                       "or the token file"));
+        *exit_status = EXIT_PLEX_ERROR;
+        return FALSE;
+      }
   ctx->have_token = token != NULL;
 
-  if (options->timeout >= 0)
+  if (options->timeout != G_MININT)
     timeout = options->timeout;
 
   client_id = spyglass_settings_get_client_id (ctx->settings);
@@ -393,7 +412,7 @@ static int
 command_test (int    argc,
               char **argv)
 {
-  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(GlobalOptions) options = { .timeout = G_MININT };
   g_auto(Context) ctx = { 0 };
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(SpyglassServerInfo) info = NULL;
@@ -444,7 +463,7 @@ static int
 command_sections (int    argc,
                   char **argv)
 {
-  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(GlobalOptions) options = { .timeout = G_MININT };
   g_auto(Context) ctx = { 0 };
   g_autoptr(GPtrArray) sections = NULL;
   g_autoptr(GError) error = NULL;
@@ -622,7 +641,7 @@ static int
 command_scan (int    argc,
               char **argv)
 {
-  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(GlobalOptions) options = { .timeout = G_MININT };
   g_auto(Context) ctx = { 0 };
   g_autoptr(GPtrArray) sections = NULL;
   g_autoptr(GPtrArray) targets = NULL;
@@ -743,7 +762,7 @@ static int
 command_status (int    argc,
                 char **argv)
 {
-  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(GlobalOptions) options = { .timeout = G_MININT };
   g_auto(Context) ctx = { 0 };
   g_autoptr(GPtrArray) sections = NULL;
   g_autoptr(GPtrArray) activities = NULL;
@@ -831,7 +850,7 @@ static int
 command_cancel (int    argc,
                 char **argv)
 {
-  g_auto(GlobalOptions) options = { .timeout = -1 };
+  g_auto(GlobalOptions) options = { .timeout = G_MININT };
   g_auto(Context) ctx = { 0 };
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
@@ -991,8 +1010,8 @@ command_config (int    argc,
   gboolean token_stdin = FALSE;
   gboolean forget_token = FALSE;
   gboolean clear_maps = FALSE;
-  int threshold = -1;
-  int timeout = -1;
+  int threshold = G_MININT;
+  int timeout = G_MININT;
   gboolean changed = FALSE;
   const GOptionEntry entries[] = {
     { "server", 0, 0, G_OPTION_ARG_STRING, &server,
@@ -1031,9 +1050,9 @@ command_config (int    argc,
     return usage_error ("config", _("give --map or --clear-maps, not both"));
   if (token_stdin && forget_token)
     return usage_error ("config", _("give --token-stdin or --forget-token, not both"));
-  if (threshold > 10000)
-    return usage_error ("config", _("the threshold is at most 10000"));
-  if (timeout == 0 || timeout > 600)
+  if (threshold != G_MININT && (threshold < 0 || threshold > 10000))
+    return usage_error ("config", _("the threshold is 0 to 10000 folders"));
+  if (timeout != G_MININT && (timeout < 1 || timeout > 600))
     return usage_error ("config", _("the timeout is 1 to 600 seconds"));
 
   settings = spyglass_settings_open ();
@@ -1085,13 +1104,13 @@ command_config (int    argc,
       changed = TRUE;
     }
 
-  if (threshold >= 0)
+  if (threshold != G_MININT)
     {
       g_settings_set_uint (settings, "full-scan-threshold", threshold);
       changed = TRUE;
     }
 
-  if (timeout > 0)
+  if (timeout != G_MININT)
     {
       g_settings_set_uint (settings, "request-timeout", timeout);
       changed = TRUE;

@@ -5,27 +5,13 @@
 #include <gio/gsettingsbackend.h>
 
 #include "spyglass-client.h"
+#include "spyglass-token-store.h"
 #include "spyglass-settings.h"
-
-/* Whether GDBus could find a session bus, without connecting to one (and
- * without autolaunching one). */
-static gboolean
-have_session_bus (void)
-{
-  const char *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
-  g_autofree char *socket = NULL;
-
-  if (address != NULL && address[0] != '\0')
-    return TRUE;
-
-  socket = g_build_filename (g_get_user_runtime_dir (), "bus", NULL);
-  return g_file_test (socket, G_FILE_TEST_EXISTS);
-}
 
 char *
 spyglass_settings_get_keyfile_path (void)
 {
-  if (g_getenv ("GSETTINGS_BACKEND") != NULL || have_session_bus ())
+  if (g_getenv ("GSETTINGS_BACKEND") != NULL || spyglass_session_bus_available ())
     return NULL;
 
   return g_build_filename (g_get_user_config_dir (), "spyglass", "settings.ini", NULL);
@@ -74,6 +60,9 @@ spyglass_settings_get_client_id (GSettings *settings)
       g_free (client_id);
       client_id = spyglass_client_generate_client_id ();
       g_settings_set_string (settings, "client-identifier", client_id);
+      /* dconf writes asynchronously: a command that exits right away
+       * would lose it and look like a new device to Plex every time. */
+      g_settings_sync ();
     }
 
   return g_steal_pointer (&client_id);

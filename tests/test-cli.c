@@ -823,6 +823,29 @@ test_server_forms (Fixture       *fixture,
   g_assert_cmpint (run (fixture, "test"), ==, 0);
 }
 
+/* An environment file written on Windows: the \r is not part of the
+ * token; a token with control characters inside is refused clearly. */
+static void
+test_token_env (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *crlf = g_strdup_printf ("%s\r", fake_plex_get_token (fixture->plex));
+
+  fixture_set_env (fixture, "PLEX_TOKEN", crlf);
+  g_assert_cmpint (run (fixture, "test"), ==, 0);
+
+  fixture_set_env (fixture, "PLEX_TOKEN", "abc\ndef");
+  run (fixture, "test");
+  assert_fails (fixture, "spyglass: The Plex token contains characters no token has — check "
+                         "PLEX_TOKEN or the token file\n");
+  g_assert_cmpuint (fake_plex_get_requests (fixture->plex)->len, ==, 1);
+
+  g_assert_cmpint (run (fixture, "test", "--timeout", "0"), ==, 2);
+  g_assert_cmpstr (fixture->err, ==,
+                   "spyglass test: the timeout is 1 to 600 seconds (see “spyglass test --help”)\n");
+  g_assert_cmpint (run (fixture, "config", "--threshold", "-3"), ==, 2);
+}
+
 static void
 test_token_file (Fixture       *fixture,
                  gconstpointer  data)
@@ -995,6 +1018,25 @@ test_token_canary (Fixture       *fixture,
       g_string_append (all_output, fixture->err);
     }
 
+  /* The token pasted into the server address, as the browser check URL
+   * has it, and the token from the environment. */
+  {
+    g_autofree char *pasted = g_strdup_printf ("%s/library/sections?X-Plex-Token=%s",
+                                               fake_plex_get_url (fixture->plex), canary);
+
+    g_assert_cmpint (run (fixture, "test", "--server", pasted), ==, 2);
+    g_string_append (all_output, fixture->err);
+    fixture_set_env (fixture, "PLEX_URL", pasted);
+    g_assert_cmpint (run (fixture, "test"), ==, 1);
+    g_string_append (all_output, fixture->err);
+    fixture_set_env (fixture, "PLEX_URL", NULL);
+    fixture_set_env (fixture, "PLEX_TOKEN", canary);
+    g_assert_cmpint (run (fixture, "test", "-v"), ==, 0);
+    g_string_append (all_output, fixture->out);
+    g_string_append (all_output, fixture->err);
+    fixture_set_env (fixture, "PLEX_TOKEN", NULL);
+  }
+
   /* The same through a wrong-token failure, with the canary as the token. */
   fake_plex_set_token (fixture->plex, "something-else");
   run (fixture, "test", "-v");
@@ -1050,6 +1092,7 @@ main (int   argc,
   ADD ("/cli/error/certificate", test_certificate);
   ADD ("/cli/server-forms", test_server_forms);
   ADD ("/cli/token-file", test_token_file);
+  ADD ("/cli/token-env", test_token_env);
   ADD ("/cli/config", test_config);
   ADD ("/cli/client-identifier", test_client_identifier_stable);
   ADD ("/cli/token-canary", test_token_canary);

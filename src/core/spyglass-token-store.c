@@ -20,6 +20,19 @@ static const SecretSchema token_schema = {
 
 #define TOKEN_KIND "plex-token"
 
+gboolean
+spyglass_session_bus_available (void)
+{
+  const char *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
+  g_autofree char *socket = NULL;
+
+  if (address != NULL && address[0] != '\0')
+    return TRUE;
+
+  socket = g_build_filename (g_get_user_runtime_dir (), "bus", NULL);
+  return g_file_test (socket, G_FILE_TEST_EXISTS);
+}
+
 char *
 spyglass_token_store_get_fallback_path (void)
 {
@@ -135,7 +148,8 @@ spyglass_token_store_save (const char             *token,
 
   g_return_val_if_fail (token != NULL && token[0] != '\0', FALSE);
 
-  if (secret_password_store_sync (&token_schema, SECRET_COLLECTION_DEFAULT,
+  if (spyglass_session_bus_available () &&
+      secret_password_store_sync (&token_schema, SECRET_COLLECTION_DEFAULT,
                                   _("Plex token for Spyglass"), token,
                                   cancellable, &keyring_error,
                                   "kind", TOKEN_KIND,
@@ -155,7 +169,8 @@ spyglass_token_store_save (const char             *token,
       return FALSE;
     }
 
-  g_debug ("No Secret Service to store the token in: %s", keyring_error->message);
+  if (keyring_error != NULL)
+    g_debug ("No Secret Service to store the token in: %s", keyring_error->message);
 
   if (!save_to_file (token, error))
     return FALSE;
@@ -176,9 +191,10 @@ spyglass_token_store_load (SpyglassTokenLocation  *location,
   if (location != NULL)
     *location = SPYGLASS_TOKEN_LOCATION_NONE;
 
-  secret = secret_password_lookup_sync (&token_schema, cancellable, &keyring_error,
-                                        "kind", TOKEN_KIND,
-                                        NULL);
+  secret = !spyglass_session_bus_available () ? NULL :
+    secret_password_lookup_sync (&token_schema, cancellable, &keyring_error,
+                                 "kind", TOKEN_KIND,
+                                 NULL);
   if (secret != NULL)
     {
       char *token = g_strdup (secret);
@@ -224,7 +240,8 @@ spyglass_token_store_clear (GCancellable  *cancellable,
 {
   g_autoptr(GError) keyring_error = NULL;
 
-  if (!secret_password_clear_sync (&token_schema, cancellable, &keyring_error,
+  if (spyglass_session_bus_available () &&
+      !secret_password_clear_sync (&token_schema, cancellable, &keyring_error,
                                    "kind", TOKEN_KIND,
                                    NULL))
     {

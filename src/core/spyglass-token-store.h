@@ -19,6 +19,11 @@ typedef enum
   SPYGLASS_TOKEN_LOCATION_FILE,
 } SpyglassTokenLocation;
 
+/* Whether GDBus would find a session bus, found without connecting to one
+ * (and without autolaunching one, which may start a stray dbus-daemon and
+ * keyring from cron or an ssh session). */
+gboolean  spyglass_session_bus_available         (void);
+
 /* The fallback file's path. */
 char     *spyglass_token_store_get_fallback_path (void);
 
