@@ -33,6 +33,7 @@ struct _SpyglassQueue
   GPtrArray        *sections;         /* the server's libraries, or NULL until fetched */
   gboolean          sections_stale;   /* fetch again before routing */
 
+  char             *default_section;  /* preferred when a folder is in several libraries */
   guint             threshold;
   guint             batch_window;     /* ms */
   guint             min_backoff;      /* ms */
@@ -70,6 +71,8 @@ static GParamSpec *properties[N_PROPS];
 
 enum {
   REQUEST_FINISHED,
+  BATCH_SENT,
+  BATCH_FAILED,
   N_SIGNALS
 };
 
@@ -402,13 +405,13 @@ static void
 finish_request (SpyglassQueue        *self,
                 SpyglassRequest      *request,
                 SpyglassRequestState  state,
-                const char           *message)
+                const GError         *error)
 {
   g_autoptr(SpyglassRequest) held = g_object_ref (request);
   guint position;
 
   spyglass_request_set_state (request, state);
-  spyglass_request_set_message (request, message);
+  spyglass_request_set_error (request, error);
   spyglass_request_set_progress (request, state == SPYGLASS_REQUEST_DONE ? 100 : -1);
   spyglass_request_set_finished (request, g_get_real_time ());
 
@@ -465,7 +468,11 @@ route_pending (SpyglassQueue *self)
 
           if (section == NULL)
             {
-              finish_request (self, request, SPYGLASS_REQUEST_FAILED, _("Library section not found"));
+              g_autoptr(GError) not_found =
+                g_error_new_literal (SPYGLASS_ERROR, SPYGLASS_ERROR_SECTION_NOT_FOUND,
+                                     _("Library section not found"));
+
+              finish_request (self, request, SPYGLASS_REQUEST_FAILED, not_found);
               i--;
               continue;
             }
@@ -479,10 +486,26 @@ route_pending (SpyglassQueue *self)
                                            &error);
       if (targets == NULL)
         {
-          finish_request (self, request, SPYGLASS_REQUEST_FAILED, error->message);
+          finish_request (self, request, SPYGLASS_REQUEST_FAILED, error);
           i--;
           continue;
         }
+
+      /* A folder in several libraries goes to the default one if it is
+       * among them, else to all of them. */
+      if (section_key == NULL && self->default_section != NULL && targets->len > 1)
+        for (guint t = 0; t < targets->len; t++)
+          {
+            SpyglassScanTarget *target = g_ptr_array_index (targets, t);
+
+            if (g_strcmp0 (target->section->key, self->default_section) == 0)
+              {
+                g_ptr_array_steal_index (targets, t);
+                g_ptr_array_set_size (targets, 0);
+                g_ptr_array_add (targets, target);
+                break;
+              }
+          }
 
       for (guint t = 0; t < targets->len; t++)
         {
@@ -687,8 +710,14 @@ handle_error (SpyglassQueue *self,
       if (batch == NULL && spyglass_request_get_state (request) != SPYGLASS_REQUEST_QUEUED)
         continue;
       spyglass_request_set_state (request, SPYGLASS_REQUEST_QUEUED);
-      spyglass_request_set_message (request, error->message);
+      spyglass_request_set_error (request, error);
     }
+
+  {
+    g_autoptr(GPtrArray) none = g_ptr_array_new ();
+
+    g_signal_emit (self, signals[BATCH_FAILED], 0, batch != NULL ? batch : none, error);
+  }
 
   if (is_transient (error))
     {
@@ -765,7 +794,7 @@ on_sent (GObject      *source,
               SpyglassRequest *request = g_ptr_array_index (batch, i);
 
               if (spyglass_request_get_rerouted (request))
-                finish_request (self, request, SPYGLASS_REQUEST_FAILED, error->message);
+                finish_request (self, request, SPYGLASS_REQUEST_FAILED, error);
               else
                 {
                   spyglass_request_set_state (request, SPYGLASS_REQUEST_QUEUED);
@@ -787,12 +816,13 @@ on_sent (GObject      *source,
     }
 
   self->failures = 0;
+  g_signal_emit (self, signals[BATCH_SENT], 0, batch);
   for (guint i = 0; i < batch->len; i++)
     {
       SpyglassRequest *request = g_ptr_array_index (batch, i);
 
       spyglass_request_set_sent (request, g_get_real_time ());
-      spyglass_request_set_message (request, NULL);
+      spyglass_request_set_error (request, NULL);
       /* Following the scan to its end is the scan monitor's job; until it
        * is attached, an accepted request is done. */
       finish_request (self, request, SPYGLASS_REQUEST_DONE, NULL);
@@ -1010,6 +1040,16 @@ spyglass_queue_set_path_map (SpyglassQueue   *self,
 }
 
 void
+spyglass_queue_set_default_section (SpyglassQueue *self,
+                                    const char    *section_key)
+{
+  g_return_if_fail (SPYGLASS_IS_QUEUE (self));
+
+  g_free (self->default_section);
+  self->default_section = section_key != NULL && section_key[0] != '\0' ? g_strdup (section_key) : NULL;
+}
+
+void
 spyglass_queue_set_threshold (SpyglassQueue *self,
                               guint          threshold)
 {
@@ -1155,6 +1195,7 @@ spyglass_queue_finalize (GObject *object)
   g_free (self->history_path);
   g_free (self->lock_path);
   g_free (self->pause_reason);
+  g_free (self->default_section);
 
   G_OBJECT_CLASS (spyglass_queue_parent_class)->finalize (object);
 }
@@ -1196,6 +1237,19 @@ spyglass_queue_class_init (SpyglassQueueClass *klass)
   signals[REQUEST_FINISHED] =
     g_signal_new ("request-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, SPYGLASS_TYPE_REQUEST);
+
+  /* Plex accepted one request, sent for these requests (a GPtrArray of
+   * SpyglassRequest sharing one target; the first has it). */
+  signals[BATCH_SENT] =
+    g_signal_new ("batch-sent", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
+
+  /* Sending (or listing the libraries, then the array is empty) failed;
+   * the requests stay queued: retried after a back-off, or held while the
+   * queue is paused. */
+  signals[BATCH_FAILED] =
+    g_signal_new ("batch-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_PTR_ARRAY, G_TYPE_ERROR);
 }
 
 static void

@@ -54,6 +54,9 @@ void             spyglass_queue_start            (SpyglassQueue    *self);
 
 void             spyglass_queue_set_path_map     (SpyglassQueue    *self,
                                                   SpyglassPathMap  *map);
+/* The library that takes a folder found in several (empty: all of them). */
+void             spyglass_queue_set_default_section (SpyglassQueue *self,
+                                                     const char    *section_key);
 void             spyglass_queue_set_threshold    (SpyglassQueue    *self,
                                                   guint             threshold);
 void             spyglass_queue_set_batch_window (SpyglassQueue    *self,

@@ -20,6 +20,7 @@ struct _SpyglassRequest
   char                 *target_path;    /* Plex side; NULL = whole library */
   int                   progress;
   char                 *message;
+  int                   error_code;     /* SpyglassError, or -1 */
   guint                 attempts;
   gint64                created;
   gint64                sent;
@@ -157,6 +158,13 @@ spyglass_request_get_message (SpyglassRequest *self)
   return self->message;
 }
 
+int
+spyglass_request_get_error_code (SpyglassRequest *self)
+{
+  g_return_val_if_fail (SPYGLASS_IS_REQUEST (self), -1);
+  return self->error_code;
+}
+
 guint
 spyglass_request_get_attempts (SpyglassRequest *self)
 {
@@ -263,6 +271,16 @@ spyglass_request_set_message (SpyglassRequest *self,
 
   if (replace_str (&self->message, message))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
+}
+
+void
+spyglass_request_set_error (SpyglassRequest *self,
+                            const GError    *error)
+{
+  g_return_if_fail (SPYGLASS_IS_REQUEST (self));
+
+  self->error_code = error != NULL && error->domain == SPYGLASS_ERROR ? error->code : -1;
+  spyglass_request_set_message (self, error != NULL ? error->message : NULL);
 }
 
 void
@@ -425,6 +443,7 @@ spyglass_request_to_json (SpyglassRequest *self)
   json_builder_add_boolean_value (builder, self->routed);
   add_path_member (builder, "target-path", self->target_path);
   add_string_member (builder, "message", self->message);
+  add_int_member (builder, "error-code", self->error_code);
   add_int_member (builder, "attempts", self->attempts);
   add_int_member (builder, "created", self->created);
   add_int_member (builder, "sent", self->sent);
@@ -464,6 +483,7 @@ spyglass_request_new_from_json (JsonNode  *node,
   self->routed = json_object_get_boolean_member_with_default (object, "routed", FALSE);
   self->target_path = get_path_member (object, "target-path");
   self->message = g_strdup (json_object_get_string_member_with_default (object, "message", NULL));
+  self->error_code = json_object_get_int_member_with_default (object, "error-code", -1);
   self->attempts = json_object_get_int_member_with_default (object, "attempts", 0);
   self->created = json_object_get_int_member_with_default (object, "created", 0);
   self->sent = json_object_get_int_member_with_default (object, "sent", 0);
@@ -560,4 +580,5 @@ static void
 spyglass_request_init (SpyglassRequest *self)
 {
   self->progress = -1;
+  self->error_code = -1;
 }

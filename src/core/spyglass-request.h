@@ -53,6 +53,8 @@ const char           *spyglass_request_get_target_path (SpyglassRequest  *self);
 int                   spyglass_request_get_progress    (SpyglassRequest  *self);
 /* Why it failed, or why it waits (the last error), or NULL. */
 const char           *spyglass_request_get_message     (SpyglassRequest  *self);
+/* The SpyglassError code of the last error, or -1. */
+int                   spyglass_request_get_error_code  (SpyglassRequest  *self);
 guint                 spyglass_request_get_attempts    (SpyglassRequest  *self);
 /* Wall-clock times in microseconds since the epoch (0 = not yet). */
 gint64                spyglass_request_get_created     (SpyglassRequest  *self);
@@ -75,6 +77,10 @@ void                  spyglass_request_set_progress    (SpyglassRequest      *se
                                                         int                   progress);
 void                  spyglass_request_set_message     (SpyglassRequest      *self,
                                                         const char           *message);
+/* The message and, for SPYGLASS_ERROR, the code of @error (NULL clears
+ * both). */
+void                  spyglass_request_set_error       (SpyglassRequest      *self,
+                                                        const GError         *error);
 void                  spyglass_request_set_attempts    (SpyglassRequest      *self,
                                                         guint                 attempts);
 void                  spyglass_request_set_sent        (SpyglassRequest      *self,
