@@ -10,6 +10,10 @@
 
 #define READ_CHUNK_SIZE (64 * 1024)
 
+/* Plex's notification WebSocket: the plural, which every working client
+ * uses (plex-api.md §5.1). */
+#define NOTIFICATIONS_PATH "/:/websockets/notifications"
+
 struct _SpyglassClient
 {
   GObject      parent_instance;
@@ -818,6 +822,112 @@ spyglass_client_cancel_scan_finish (SpyglassClient  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_websocket_connected (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SpyglassClient *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  guint status;
+
+  connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  status = soup_message_get_status (request->message);
+  g_debug ("WebSocket %s -> %u", NOTIFICATIONS_PATH, status);
+
+  if (connection == NULL)
+    {
+      /* A refused handshake is an HTTP answer like any other: 401 is an
+       * invalid token, 404 a server or proxy without the WebSocket. */
+      if (g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET) &&
+          !request->timed_out && status >= 300)
+        g_task_return_error (task, status_error (status, FALSE));
+      else
+        request_fail (task, error);
+      return;
+    }
+
+  if (!request_check_pinned_certificate (self, request, &error))
+    {
+      /* Dropped without a close handshake: nothing more goes to it. */
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* A frame gets the same cap as a response body. */
+  soup_websocket_connection_set_max_incoming_payload_size (connection, self->max_response_size);
+
+  g_task_return_pointer (task, g_steal_pointer (&connection), g_object_unref);
+}
+
+/**
+ * spyglass_client_connect_notifications_async:
+ * @self: a #SpyglassClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the handshake is over
+ * @user_data: data for @callback
+ *
+ * Opens Plex's notification WebSocket, `/:/websockets/notifications` on
+ * the server (ws:// for http://, wss:// for https://), with the token in
+ * the X-Plex-Token header of the upgrade request, never in the URL.  The
+ * client's timeout covers the handshake; its pinned certificate and its
+ * cap on the response size (as the largest frame) apply.
+ */
+void
+spyglass_client_connect_notifications_async (SpyglassClient      *self,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  Request *request;
+
+  g_return_if_fail (SPYGLASS_IS_CLIENT (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, spyglass_client_connect_notifications_async);
+
+  request = spyglass_client_prepare_request (self, task, "GET", NOTIFICATIONS_PATH, TRUE,
+                                             cancellable, &error);
+  if (request == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_debug ("WebSocket %s%s", self->base_url, NOTIFICATIONS_PATH);
+
+  soup_session_websocket_connect_async (self->session, request->message, NULL, NULL,
+                                        G_PRIORITY_DEFAULT, request->request_cancellable,
+                                        on_websocket_connected, g_steal_pointer (&task));
+}
+
+/**
+ * spyglass_client_connect_notifications_finish:
+ * @self: a #SpyglassClient
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the open connection, or %NULL with @error set
+ *   (%SPYGLASS_ERROR_INVALID_TOKEN for 401, %SPYGLASS_ERROR_HTTP_STATUS
+ *   for a server that refuses the upgrade with 404, …)
+ */
+SoupWebsocketConnection *
+spyglass_client_connect_notifications_finish (SpyglassClient  *self,
+                                              GAsyncResult    *result,
+                                              GError         **error)
+{
+  g_return_val_if_fail (SPYGLASS_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 char *
