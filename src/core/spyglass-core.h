@@ -8,4 +8,5 @@
 #include "spyglass-plex-parse.h"
 #include "spyglass-plex-types.h"
 #include "spyglass-route.h"
+#include "spyglass-scan-monitor.h"
 #include "spyglass-token-store.h"
