@@ -335,7 +335,8 @@ test_websocket (Fixture       *fixture,
   g_assert_false (completion.scanning);
   g_assert_cmpint (fake_plex_get_last_ended_time (fixture->plex), >, 0);
   g_assert_cmpint (completion.when, >=, fake_plex_get_last_ended_time (fixture->plex));
-  assert_scan_events (fixture, "3", 3);
+  /* 0 at the start, then at least one update. */
+  assert_scan_events (fixture, "3", 2);
   g_assert_false (spyglass_scan_monitor_is_scanning (fixture->monitor, "3"));
   g_assert_cmpint (spyglass_scan_monitor_get_progress (fixture->monitor, "3"), ==, -1);
 
@@ -533,6 +534,54 @@ test_invalid_token (Fixture       *fixture,
     g_assert_no_error (wait_error);
     g_assert_true (scan_seen);
   }
+}
+
+/* Only the upgrade is refused: "request-received" comes before the fake
+ * answers, so a fault set there applies to that request. */
+static void
+refuse_upgrades (FakePlex              *plex,
+                 const FakePlexRequest *request,
+                 gpointer               user_data)
+{
+  fake_plex_set_fault (plex, g_str_equal (request->path, "/:/websockets/notifications")
+                               ? FAKE_PLEX_FAULT_UNAUTHORIZED : FAKE_PLEX_FAULT_NONE);
+}
+
+/* 401 on the handshake alone (polls go through): the same error, and no
+ * reconnect storm. */
+static void
+test_invalid_token_handshake (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  gint64 start = g_get_monotonic_time ();
+  guint polls;
+
+  g_signal_connect (fixture->plex, "request-received", G_CALLBACK (refuse_upgrades), NULL);
+  spyglass_scan_monitor_start (fixture->monitor);
+  while (fixture->errors->len == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time () - start, <, DEADLINE_US);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_error ((GError *) g_ptr_array_index (fixture->errors, 0), SPYGLASS_ERROR,
+                  SPYGLASS_ERROR_INVALID_TOKEN);
+  g_assert_cmpuint (count_upgrades (fixture), ==, 1);
+
+  polls = count_requests (fixture, "/library/sections");
+  wait_ms (10 * MAX_RECONNECT_MS / 4);
+  g_assert_cmpuint (count_upgrades (fixture), ==, 1);
+  g_assert_cmpuint (count_requests (fixture, "/library/sections"), ==, polls);
+  g_assert_cmpuint (fixture->errors->len, ==, 1);
+
+  /* A new token (the fake's too): back to work. */
+  g_signal_handlers_disconnect_by_func (fixture->plex, refuse_upgrades, NULL);
+  fake_plex_set_fault (fixture->plex, FAKE_PLEX_FAULT_NONE);
+  fake_plex_set_token (fixture->plex, "new-token");
+  spyglass_client_set_token (fixture->client, "new-token");
+  wait_for_mode (fixture, SPYGLASS_SCAN_MONITOR_WEBSOCKET);
+  g_assert_cmpuint (count_upgrades (fixture), ==, 2);
+  g_assert_cmpuint (fixture->errors->len, ==, 1);
+  assert_token_never_in_url (fixture, "new-token");
 }
 
 /* No scan starts: the wait ends anyway after start-grace, and says so. */
@@ -750,6 +799,7 @@ main (int   argc,
   ADD ("/scan-monitor/reconnect", test_reconnect);
   ADD ("/scan-monitor/server-restart", test_server_restart);
   ADD ("/scan-monitor/invalid-token", test_invalid_token);
+  ADD ("/scan-monitor/invalid-token-handshake", test_invalid_token_handshake);
   ADD ("/scan-monitor/start-grace", test_start_grace);
   ADD ("/scan-monitor/start-grace-polling", test_start_grace_polling);
   ADD ("/scan-monitor/wait-again", test_wait_again);
