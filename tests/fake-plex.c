@@ -25,6 +25,10 @@
 #define CONTENT_TYPE_JSON "application/json"
 
 #define DEFAULT_SCAN_DURATION_MS 500
+/* While a scan runs, an `updated` notification goes out every fifth of
+ * its duration, within these bounds. */
+#define MIN_UPDATE_INTERVAL_MS 10
+#define MAX_UPDATE_INTERVAL_MS 250
 /* FAKE_PLEX_FAULT_SLOW_BODY: one byte every 200 ms of a body this long,
  * which takes five minutes. */
 #define SLOW_BODY_INTERVAL_MS 200
@@ -471,6 +475,8 @@ typedef struct
   gint64     scan_started;     /* monotonic µs */
   guint      scan_duration_ms;
   GSource   *scan_source;
+  GSource   *update_source;    /* `updated` notifications */
+  int        notified_progress;
 } FakeSection;
 
 /* A request held open by FAKE_PLEX_FAULT_HANG or FAKE_PLEX_FAULT_SLOW_BODY. */
@@ -508,6 +514,12 @@ struct _FakePlex
   FakePlexFault    fault;
   GPtrArray       *requests;   /* of FakePlexRequest */
   GPtrArray       *held;       /* of HeldMessage */
+
+  /* The notification WebSocket. */
+  gboolean         websocket_enabled;
+  GPtrArray       *websockets; /* of SoupWebsocketConnection, open */
+  GPtrArray       *closing;    /* of SoupWebsocketConnection, closed by us, until they are */
+  gint64           last_ended_time;  /* monotonic µs, 0 before the first */
 };
 
 G_DEFINE_FINAL_TYPE (FakePlex, fake_plex, G_TYPE_OBJECT)
@@ -571,8 +583,116 @@ static void
 fake_section_stop_scan (FakeSection *section)
 {
   source_clear (&section->scan_source);
+  source_clear (&section->update_source);
   g_clear_pointer (&section->activity_uuid, g_free);
   g_clear_pointer (&section->activity_subtitle, g_free);
+}
+
+static int
+fake_section_get_progress (const FakeSection *section)
+{
+  gint64 elapsed_ms = (g_get_monotonic_time () - section->scan_started) / 1000;
+
+  if (section->scan_duration_ms == 0 || elapsed_ms >= section->scan_duration_ms)
+    return 100;
+
+  return (int) (elapsed_ms * 100 / section->scan_duration_ms);
+}
+
+/* The Activity of the running scan, as GET /activities and the
+ * notifications show it. */
+static Node *
+fake_section_build_activity (const FakeSection *section,
+                             int                progress)
+{
+  g_autofree char *title = g_strdup_printf ("Scanning %s", section->title);
+  Node *activity = node_new ("Activity");
+  Node *context;
+
+  node_set_string (activity, "uuid", section->activity_uuid);
+  node_set_string (activity, "type", "library.update.section");
+  node_set_bool (activity, "cancellable", TRUE);
+  node_set_int (activity, "userID", 1);
+  node_set_string (activity, "title", title);
+  node_set_string (activity, "subtitle", section->activity_subtitle);
+  node_set_int (activity, "progress", progress);
+
+  context = node_add (activity, "Context");
+  context->json_object = TRUE;
+  node_set_string (context, "librarySectionID", section->key);
+
+  return activity;
+}
+
+/* Sends an `activity` notification (plex-api.md §5.3) about the scan of
+ * @section to every connected client. */
+static void
+fake_plex_notify_activity (FakePlex          *self,
+                           const FakeSection *section,
+                           const char        *event,
+                           int                progress)
+{
+  g_autoptr(Node) container = NULL;
+  g_autofree char *text = NULL;
+  Node *notification;
+  Node *activity;
+  guint sent = 0;
+
+  if (self->websockets->len == 0)
+    return;
+
+  container = node_new ("NotificationContainer");
+  node_set_string (container, "type", "activity");
+  node_set_int (container, "size", 1);
+  notification = node_add (container, "ActivityNotification");
+  node_set_string (notification, "event", event);
+  node_set_string (notification, "uuid", section->activity_uuid);
+  activity = fake_section_build_activity (section, progress);
+  activity->json_object = TRUE;
+  g_ptr_array_add (notification->children, activity);
+  text = node_to_json (container, NULL);
+
+  for (guint i = 0; i < self->websockets->len; i++)
+    {
+      SoupWebsocketConnection *connection = g_ptr_array_index (self->websockets, i);
+
+      if (soup_websocket_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_OPEN)
+        continue;
+      soup_websocket_connection_send_text (connection, text);
+      sent++;
+    }
+
+  if (sent > 0 && g_str_equal (event, "ended"))
+    self->last_ended_time = g_get_monotonic_time ();
+
+  g_debug ("Fake Plex: activity %s (%d %%) for section %s to %u clients",
+           event, progress, section->key, sent);
+}
+
+/* Stops the scan of @section, telling the clients it ended. */
+static void
+fake_section_end_scan (FakeSection *section,
+                       int          progress)
+{
+  if (section->activity_uuid != NULL)
+    fake_plex_notify_activity (section->plex, section, "ended", progress);
+  fake_section_stop_scan (section);
+}
+
+static gboolean
+fake_section_update_cb (gpointer user_data)
+{
+  FakeSection *section = user_data;
+  int progress = fake_section_get_progress (section);
+
+  /* `ended` says 100. */
+  if (progress > section->notified_progress && progress < 100)
+    {
+      fake_plex_notify_activity (section->plex, section, "updated", progress);
+      section->notified_progress = progress;
+    }
+
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -597,41 +717,42 @@ fake_section_scan_done_cb (gpointer user_data)
   g_debug ("Fake Plex: scan of section %s done", section->key);
   section->scanned_at = g_get_real_time () / G_USEC_PER_SEC;
   section->updated_at = section->scanned_at;
-  fake_section_stop_scan (section);
+  fake_section_end_scan (section, 100);
 
   return G_SOURCE_REMOVE;
 }
 
 /* A refresh while a scan runs restarts it (same activity, progress back
- * to 0, full duration again). */
+ * to 0, full duration again): an `updated` notification at 0 rather than
+ * a second `started`. */
 static void
 fake_section_start_scan (FakeSection *section,
                          const char  *path)
 {
   FakePlex *self = section->plex;
+  gboolean restart = section->activity_uuid != NULL;
 
-  if (section->activity_uuid == NULL)
+  if (!restart)
     section->activity_uuid = g_uuid_string_random ();
   g_free (section->activity_subtitle);
   section->activity_subtitle = g_strdup (path);
   section->scan_started = g_get_monotonic_time ();
   section->scan_duration_ms = self->scan_duration_ms;
+  section->notified_progress = 0;
 
   source_clear (&section->scan_source);
   section->scan_source = fake_plex_add_timeout (self, self->scan_duration_ms,
                                                 fake_section_scan_done_cb,
                                                 section);
-}
+  source_clear (&section->update_source);
+  section->update_source = fake_plex_add_timeout (self,
+                                                  CLAMP (self->scan_duration_ms / 5,
+                                                         MIN_UPDATE_INTERVAL_MS,
+                                                         MAX_UPDATE_INTERVAL_MS),
+                                                  fake_section_update_cb,
+                                                  section);
 
-static int
-fake_section_get_progress (const FakeSection *section)
-{
-  gint64 elapsed_ms = (g_get_monotonic_time () - section->scan_started) / 1000;
-
-  if (section->scan_duration_ms == 0 || elapsed_ms >= section->scan_duration_ms)
-    return 100;
-
-  return (int) (elapsed_ms * 100 / section->scan_duration_ms);
+  fake_plex_notify_activity (self, section, restart ? "updated" : "started", 0);
 }
 
 static FakeSection *
@@ -959,26 +1080,11 @@ fake_plex_build_activities (FakePlex *self)
   for (guint i = 0; i < self->sections->len; i++)
     {
       const FakeSection *section = g_ptr_array_index (self->sections, i);
-      g_autofree char *title = NULL;
-      Node *activity;
-      Node *context;
 
-      if (section->activity_uuid == NULL)
-        continue;
-
-      title = g_strdup_printf ("Scanning %s", section->title);
-      activity = node_add (container, "Activity");
-      node_set_string (activity, "uuid", section->activity_uuid);
-      node_set_string (activity, "type", "library.update.section");
-      node_set_bool (activity, "cancellable", TRUE);
-      node_set_int (activity, "userID", 1);
-      node_set_string (activity, "title", title);
-      node_set_string (activity, "subtitle", section->activity_subtitle);
-      node_set_int (activity, "progress", fake_section_get_progress (section));
-
-      context = node_add (activity, "Context");
-      context->json_object = TRUE;
-      node_set_string (context, "librarySectionID", section->key);
+      if (section->activity_uuid != NULL)
+        g_ptr_array_add (container->children,
+                         fake_section_build_activity (section,
+                                                      fake_section_get_progress (section)));
     }
 
   return container;
@@ -1121,7 +1227,7 @@ fake_plex_refresh (FakePlex              *self,
           FakeSection *each = g_ptr_array_index (self->sections, i);
 
           if (all || each == section)
-            fake_section_stop_scan (each);
+            fake_section_end_scan (each, fake_section_get_progress (each));
         }
     }
   else
@@ -1138,6 +1244,23 @@ fake_plex_refresh (FakePlex              *self,
   respond_empty (msg);
 }
 
+/* The plural is what clients use, the singular what Plex's documents
+ * say (plex-api.md §5.1): serve both. */
+static const char * const notification_paths[] = {
+  "/:/websockets/notifications",
+  "/:/websocket/notifications",
+};
+
+static gboolean
+is_notification_path (const char *path)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (notification_paths); i++)
+    if (g_str_equal (path, notification_paths[i]))
+      return TRUE;
+
+  return FALSE;
+}
+
 static gboolean
 fake_plex_route (FakePlex              *self,
                  SoupServerMessage     *msg,
@@ -1148,6 +1271,16 @@ fake_plex_route (FakePlex              *self,
   const char *path = request->path;
   g_auto(GStrv) parts = NULL;
   guint n_parts;
+
+  if (is_notification_path (path))
+    {
+      if (!self->websocket_enabled || !g_str_equal (method, "GET"))
+        return FALSE;
+      /* No status: SoupServer answers the handshake (101, or 400 to a
+       * request that is not a WebSocket upgrade) and then calls
+       * fake_plex_websocket_cb(). */
+      return TRUE;
+    }
 
   if (g_str_equal (path, "/"))
     {
@@ -1241,7 +1374,7 @@ fake_plex_route (FakePlex              *self,
 
           if (g_strcmp0 (section->activity_uuid, parts[2]) == 0)
             {
-              fake_section_stop_scan (section);
+              fake_section_end_scan (section, fake_section_get_progress (section));
               respond_empty (msg);
               return TRUE;
             }
@@ -1399,6 +1532,47 @@ fake_plex_handle_cb (SoupServer        *server,
     respond_html (msg, SOUP_STATUS_NOT_FOUND, FAKE_PLEX_BODY_404);
 }
 
+static void fake_plex_websocket_closed_cb (SoupWebsocketConnection *connection,
+                                           gpointer                 user_data);
+
+/* Frees an element of websockets or closing. */
+static void
+websocket_release (gpointer data)
+{
+  SoupWebsocketConnection *connection = data;
+
+  g_signal_handlers_disconnect_matched (connection, G_SIGNAL_MATCH_FUNC, 0, 0, NULL,
+                                        fake_plex_websocket_closed_cb, NULL);
+  g_object_unref (connection);
+}
+
+static void
+fake_plex_websocket_closed_cb (SoupWebsocketConnection *connection,
+                               gpointer                 user_data)
+{
+  FakePlex *self = user_data;
+
+  g_debug ("Fake Plex: notification WebSocket closed (%u)",
+           soup_websocket_connection_get_close_code (connection));
+  if (!g_ptr_array_remove (self->websockets, connection))
+    g_ptr_array_remove (self->closing, connection);
+}
+
+static void
+fake_plex_websocket_cb (SoupServer              *server,
+                        SoupServerMessage       *msg,
+                        const char              *path,
+                        SoupWebsocketConnection *connection,
+                        gpointer                 user_data)
+{
+  FakePlex *self = user_data;
+
+  g_debug ("Fake Plex: notification WebSocket connected on %s", path);
+  /* Pings are answered by libsoup; what clients send is ignored. */
+  g_signal_connect (connection, "closed", G_CALLBACK (fake_plex_websocket_closed_cb), self);
+  g_ptr_array_add (self->websockets, g_object_ref (connection));
+}
+
 /* Also reaches the answers SoupServer gives by itself (400, 417…). */
 static void
 fake_plex_request_started_cb (SoupServer        *server,
@@ -1421,6 +1595,8 @@ fake_plex_dispose (GObject *object)
   FakePlex *self = FAKE_PLEX (object);
 
   fake_plex_stop (self);
+  if (self->closing != NULL)
+    g_ptr_array_set_size (self->closing, 0);
   if (self->sections != NULL)
     g_ptr_array_set_size (self->sections, 0);
 
@@ -1440,6 +1616,8 @@ fake_plex_finalize (GObject *object)
   g_ptr_array_unref (self->sections);
   g_ptr_array_unref (self->requests);
   g_ptr_array_unref (self->held);
+  g_ptr_array_unref (self->websockets);
+  g_ptr_array_unref (self->closing);
   g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (fake_plex_parent_class)->finalize (object);
@@ -1484,6 +1662,9 @@ fake_plex_init (FakePlex *self)
   self->scan_duration_ms = DEFAULT_SCAN_DURATION_MS;
   self->requests = g_ptr_array_new_with_free_func (fake_plex_request_free);
   self->held = g_ptr_array_new_with_free_func (held_message_free);
+  self->websocket_enabled = TRUE;
+  self->websockets = g_ptr_array_new_with_free_func (websocket_release);
+  self->closing = g_ptr_array_new_with_free_func (websocket_release);
 
   fake_plex_add_section (self, "1", "movie", "Movies", movies);
   fake_plex_add_section (self, "2", "show", "TV Shows", tv);
@@ -1523,6 +1704,15 @@ fake_plex_start_on_port (FakePlex         *self,
     options |= SOUP_SERVER_LISTEN_HTTPS;
 
   soup_server_add_handler (server, NULL, fake_plex_handle_cb, self, NULL);
+  /* A path with both handlers: fake_plex_handle_cb() records the upgrade
+   * request and may answer it (401, 404, faults); when it leaves the
+   * status unset, SoupServer completes the handshake. */
+  for (guint i = 0; i < G_N_ELEMENTS (notification_paths); i++)
+    {
+      soup_server_add_handler (server, notification_paths[i], fake_plex_handle_cb, self, NULL);
+      soup_server_add_websocket_handler (server, notification_paths[i], NULL, NULL,
+                                         fake_plex_websocket_cb, self, NULL);
+    }
   g_signal_connect (server, "request-started",
                     G_CALLBACK (fake_plex_request_started_cb), self);
 
@@ -1572,6 +1762,9 @@ fake_plex_stop (FakePlex *self)
 
   /* Let go of held requests first: their signal handlers point at us. */
   fake_plex_release_held (self);
+  /* WebSocket connections no longer belong to the SoupServer: a server
+   * that goes away drops them without a close handshake. */
+  g_ptr_array_set_size (self->websockets, 0);
   soup_server_disconnect (self->server);
   g_clear_object (&self->server);
 }
@@ -1650,6 +1843,12 @@ fake_plex_clear_sections (FakePlex *self)
 {
   g_return_if_fail (FAKE_IS_PLEX (self));
 
+  for (guint i = 0; i < self->sections->len; i++)
+    {
+      FakeSection *section = g_ptr_array_index (self->sections, i);
+
+      fake_section_end_scan (section, fake_section_get_progress (section));
+    }
   g_ptr_array_set_size (self->sections, 0);
 }
 
@@ -1696,6 +1895,7 @@ fake_plex_add_section (FakePlex           *self,
       guint index = 0;
 
       g_ptr_array_find (self->sections, old, &index);
+      fake_section_end_scan (old, fake_section_get_progress (old));
       fake_section_free (old);
       self->sections->pdata[index] = section;
       return;
@@ -1788,4 +1988,45 @@ fake_plex_find_requests (FakePlex   *self,
     }
 
   return found;
+}
+
+void
+fake_plex_set_websocket_enabled (FakePlex *self,
+                                 gboolean  enabled)
+{
+  g_return_if_fail (FAKE_IS_PLEX (self));
+
+  self->websocket_enabled = !!enabled;
+}
+
+void
+fake_plex_close_websockets (FakePlex *self)
+{
+  g_return_if_fail (FAKE_IS_PLEX (self));
+
+  while (self->websockets->len > 0)
+    {
+      SoupWebsocketConnection *connection = g_ptr_array_steal_index (self->websockets, 0);
+
+      /* Kept until the close handshake ends ("closed" drops it). */
+      g_ptr_array_add (self->closing, connection);
+      if (soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+    }
+}
+
+guint
+fake_plex_get_n_websockets (FakePlex *self)
+{
+  g_return_val_if_fail (FAKE_IS_PLEX (self), 0);
+
+  return self->websockets->len;
+}
+
+gint64
+fake_plex_get_last_ended_time (FakePlex *self)
+{
+  g_return_val_if_fail (FAKE_IS_PLEX (self), 0);
+
+  return self->last_ended_time;
 }

@@ -33,6 +33,18 @@ G_BEGIN_DECLS
  *   (200, no effect). Anything else: 404. Error bodies are HTML.
  * - A refresh while a scan of the same section runs restarts it: same
  *   activity, progress back to 0, a whole scan duration again.
+ * - The notification WebSocket (plex-api.md §5) on /:/websockets/notifications
+ *   and the singular /:/websocket/notifications: the upgrade request needs
+ *   the token like any other (else 401, no upgrade), is recorded like any
+ *   other, and gets 404 while fake_plex_set_websocket_enabled() is off.
+ *   Every connected client gets `activity` frames for every simulated scan
+ *   ({"NotificationContainer":{"type":"activity","size":1,
+ *   "ActivityNotification":[{"event":…,"uuid":…,"Activity":{…,
+ *   "Context":{"librarySectionID":…}}}]}}): one `started` (progress 0),
+ *   `updated` as the progress rises (every fifth of the scan duration,
+ *   10–250 ms), and one `ended` (progress 100, or where a cancel stopped
+ *   it). A restarted scan gets an `updated` at 0 instead of a second
+ *   `started`. Pings are answered; whatever clients send is ignored.
  * - Records every request it receives, decoded byte-for-byte.
  * - Faults on demand (fake_plex_set_fault()).
  */
@@ -169,6 +181,21 @@ char        *fake_plex_dup_activity_uuid  (FakePlex            *self,
  * of the 200 faults are XML or JSON as the Accept header asks. */
 void         fake_plex_set_fault          (FakePlex            *self,
                                            FakePlexFault        fault);
+
+/* Off: the WebSocket upgrade gets 404, as from a server or proxy without
+ * WebSocket support (default on). Connected clients stay connected. */
+void         fake_plex_set_websocket_enabled (FakePlex         *self,
+                                              gboolean          enabled);
+/* Closes every notification WebSocket (close code 1001, "going away"),
+ * as a restarting server would. fake_plex_stop() drops them without a
+ * close handshake. */
+void         fake_plex_close_websockets   (FakePlex            *self);
+/* How many notification WebSockets are connected (closing ones not
+ * counted). */
+guint        fake_plex_get_n_websockets   (FakePlex            *self);
+/* When the last `ended` notification was sent to at least one client, in
+ * g_get_monotonic_time() microseconds; 0 before the first. */
+gint64       fake_plex_get_last_ended_time (FakePlex           *self);
 
 /* Every request received so far (element-type FakePlexRequest), oldest
  * first. Transfer none: the array belongs to @self and changes as requests

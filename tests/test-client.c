@@ -89,6 +89,17 @@ scan (SpyglassClient  *client,
   return spyglass_client_scan_finish (client, wait_for (&result), error);
 }
 
+static SoupWebsocketConnection *
+connect_notifications (SpyglassClient  *client,
+                       GCancellable    *cancellable,
+                       GError         **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  spyglass_client_connect_notifications_async (client, cancellable, store_result, &result);
+  return spyglass_client_connect_notifications_finish (client, wait_for (&result), error);
+}
+
 static FakePlexRequest *
 last_request (Fixture *fixture)
 {
@@ -590,6 +601,155 @@ test_tls_not_spoken (Fixture       *fixture,
 }
 
 static void
+on_frame (SoupWebsocketConnection *connection,
+          SoupWebsocketDataType    type,
+          GBytes                  *message,
+          gpointer                 user_data)
+{
+  GPtrArray *events = user_data;
+  g_autoptr(GPtrArray) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  parsed = spyglass_parse_notification (message, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < parsed->len; i++)
+    g_ptr_array_add (events, spyglass_activity_event_copy (g_ptr_array_index (parsed, i)));
+}
+
+static void
+test_notifications (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_activity_event_free);
+  g_autoptr(GError) error = NULL;
+  FakePlexRequest *request;
+  SpyglassActivityEvent *event;
+  GUri *uri;
+
+  connection = connect_notifications (fixture->client, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (connection);
+  g_assert_cmpint (soup_websocket_connection_get_state (connection), ==, SOUP_WEBSOCKET_STATE_OPEN);
+  g_assert_cmpuint (soup_websocket_connection_get_max_incoming_payload_size (connection), ==,
+                    SPYGLASS_MAX_RESPONSE_SIZE);
+  uri = soup_websocket_connection_get_uri (connection);
+  g_assert_cmpstr (g_uri_get_scheme (uri), ==, "ws");
+  g_assert_cmpstr (g_uri_get_path (uri), ==, "/:/websockets/notifications");
+  g_assert_null (g_uri_get_query (uri));
+
+  /* The plural path; the token as a header, never in the URL. */
+  request = last_request (fixture);
+  g_assert_cmpstr (request->method, ==, "GET");
+  g_assert_cmpstr (request->path, ==, "/:/websockets/notifications");
+  g_assert_null (request->query);
+  g_assert_false (request->token_in_query);
+  g_assert_cmpstr (soup_message_headers_get_one (request->headers, "X-Plex-Token"), ==,
+                   fake_plex_get_token (fixture->plex));
+  g_assert_cmpstr (soup_message_headers_get_one (request->headers, "X-Plex-Client-Identifier"), ==,
+                   spyglass_client_get_client_id (fixture->client));
+  g_assert_cmpstr (soup_message_headers_get_one (request->headers, "X-Plex-Product"), ==, "Spyglass");
+  g_assert_cmpuint (fake_plex_get_n_websockets (fixture->plex), ==, 1);
+
+  g_signal_connect (connection, "message", G_CALLBACK (on_frame), events);
+  g_assert_true (scan (fixture->client, "3", NULL, FALSE, &error));
+  while (events->len == 0 ||
+         ((SpyglassActivityEvent *) g_ptr_array_index (events, events->len - 1))->kind != SPYGLASS_ACTIVITY_EVENT_ENDED)
+    g_main_context_iteration (NULL, TRUE);
+
+  event = g_ptr_array_index (events, 0);
+  g_assert_cmpint (event->kind, ==, SPYGLASS_ACTIVITY_EVENT_STARTED);
+  g_assert_cmpstr (event->activity->type, ==, "library.update.section");
+  g_assert_cmpstr (event->activity->section_key, ==, "3");
+  event = g_ptr_array_index (events, events->len - 1);
+  g_assert_cmpint (event->activity->progress, ==, 100);
+
+  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  while (fake_plex_get_n_websockets (fixture->plex) > 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+assert_notifications_fail (Fixture    *fixture,
+                           int         code,
+                           const char *message)
+{
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  connection = connect_notifications (fixture->client, NULL, &error);
+  g_assert_null (connection);
+  g_assert_error (error, SPYGLASS_ERROR, code);
+  if (message != NULL)
+    g_assert_cmpstr (error->message, ==, message);
+}
+
+static void
+test_notifications_errors (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  spyglass_client_set_token (fixture->client, "wrong");
+  assert_notifications_fail (fixture, SPYGLASS_ERROR_INVALID_TOKEN, "Invalid Plex token");
+  g_assert_cmpstr (last_request (fixture)->path, ==, "/:/websockets/notifications");
+  spyglass_client_set_token (fixture->client, fake_plex_get_token (fixture->plex));
+
+  /* A server (or proxy) without the WebSocket. */
+  fake_plex_set_websocket_enabled (fixture->plex, FALSE);
+  assert_notifications_fail (fixture, SPYGLASS_ERROR_HTTP_STATUS, "Plex returned 404");
+  fake_plex_set_websocket_enabled (fixture->plex, TRUE);
+
+  fake_plex_set_fault (fixture->plex, FAKE_PLEX_FAULT_FORBIDDEN);
+  assert_notifications_fail (fixture, SPYGLASS_ERROR_FORBIDDEN, NULL);
+  fake_plex_set_fault (fixture->plex, FAKE_PLEX_FAULT_SERVER_ERROR);
+  assert_notifications_fail (fixture, SPYGLASS_ERROR_HTTP_STATUS, "Plex returned 500");
+  /* 200 instead of 101: not a Plex server. */
+  fake_plex_set_fault (fixture->plex, FAKE_PLEX_FAULT_MALFORMED);
+  assert_notifications_fail (fixture, SPYGLASS_ERROR_BAD_RESPONSE, NULL);
+
+  fake_plex_set_fault (fixture->plex, FAKE_PLEX_FAULT_HANG);
+  spyglass_client_set_timeout (fixture->client, 1);
+  start = g_get_monotonic_time ();
+  assert_notifications_fail (fixture, SPYGLASS_ERROR_TIMEOUT, "Plex request timeout");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 8 * G_USEC_PER_SEC);
+
+  spyglass_client_set_timeout (fixture->client, 0);
+  g_timeout_add (100, cancel_later, cancellable);
+  connection = connect_notifications (fixture->client, cancellable, &error);
+  g_assert_null (connection);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  fake_plex_set_fault (fixture->plex, FAKE_PLEX_FAULT_NONE);
+
+  fake_plex_stop (fixture->plex);
+  assert_notifications_fail (fixture, SPYGLASS_ERROR_UNREACHABLE, "Cannot reach Plex server");
+}
+
+static void
+test_notifications_tls (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "cert-a.pem", NULL);
+  g_autofree char *fingerprint = fingerprint_of (path);
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  start_tls (fixture, "cert-a.pem");
+  assert_notifications_fail (fixture, SPYGLASS_ERROR_CERTIFICATE_UNTRUSTED, NULL);
+  /* The token never left over an untrusted connection. */
+  g_assert_cmpuint (fake_plex_get_requests (fixture->plex)->len, ==, 0);
+
+  spyglass_client_set_pinned_certificate (fixture->client, fingerprint);
+  connection = connect_notifications (fixture->client, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_uri_get_scheme (soup_websocket_connection_get_uri (connection)), ==, "wss");
+  g_assert_cmpint (soup_websocket_connection_get_state (connection), ==, SOUP_WEBSOCKET_STATE_OPEN);
+}
+
+static void
 test_fingerprint_normalize (void)
 {
   g_autofree char *a = spyglass_client_normalize_fingerprint (
@@ -628,6 +788,9 @@ main (int   argc,
   ADD ("/client/tls/not-spoken", test_tls_not_spoken);
   ADD ("/client/no-redirect", test_no_redirect);
   g_test_add_func ("/client/tls/fingerprint", test_fingerprint_normalize);
+  ADD ("/client/notifications/connect", test_notifications);
+  ADD ("/client/notifications/errors", test_notifications_errors);
+  ADD ("/client/notifications/tls", test_notifications_tls);
 
   for (guint i = 0; i < G_N_ELEMENTS (error_cases); i++)
     {

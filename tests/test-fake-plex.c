@@ -1261,6 +1261,412 @@ test_stop (Fixture       *f,
   body = fetch (f, "GET", "/identity", FALSE, 200);
 }
 
+/* --- the notification WebSocket --- */
+
+typedef struct
+{
+  SoupWebsocketConnection *connection;
+  GError                  *error;
+  gboolean                 done;
+} WebsocketReply;
+
+static void
+websocket_connect_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  WebsocketReply *reply = user_data;
+
+  reply->connection = soup_session_websocket_connect_finish (SOUP_SESSION (object), result,
+                                                             &reply->error);
+  reply->done = TRUE;
+}
+
+/* Opens a notification WebSocket on @path ("/:/websockets/notifications…")
+ * and waits for the server to count it. */
+static SoupWebsocketConnection *
+connect_websocket (Fixture      *f,
+                   const char   *path,
+                   const char   *token,
+                   SoupMessage **out_msg,
+                   GError      **error)
+{
+  g_autoptr(SoupMessage) msg = new_message (f, "GET", path, token, FALSE);
+  WebsocketReply reply = { NULL, NULL, FALSE };
+  guint before = fake_plex_get_n_websockets (f->plex);
+
+  soup_session_websocket_connect_async (f->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        NULL, websocket_connect_cb, &reply);
+  while (!reply.done)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (out_msg != NULL)
+    *out_msg = g_object_ref (msg);
+
+  if (reply.error != NULL)
+    {
+      g_propagate_error (error, reply.error);
+      return NULL;
+    }
+
+  while (fake_plex_get_n_websockets (f->plex) == before)
+    g_main_context_iteration (NULL, TRUE);
+
+  return reply.connection;
+}
+
+/* One `activity` frame as a client reads it. */
+typedef struct
+{
+  char   *event;
+  char   *uuid;
+  char   *activity_uuid;
+  char   *type;
+  char   *section_key;
+  gint64  progress;
+  gint64  received;  /* monotonic µs */
+} Frame;
+
+static void
+frame_free (gpointer data)
+{
+  Frame *frame = data;
+
+  g_free (frame->event);
+  g_free (frame->uuid);
+  g_free (frame->activity_uuid);
+  g_free (frame->type);
+  g_free (frame->section_key);
+  g_free (frame);
+}
+
+static void
+websocket_message_cb (SoupWebsocketConnection *connection,
+                      SoupWebsocketDataType    type,
+                      GBytes                  *message,
+                      gpointer                 user_data)
+{
+  GPtrArray *frames = user_data;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+  const char *data = g_bytes_get_data (message, &length);
+  JsonObject *container;
+  JsonArray *notifications;
+  JsonObject *notification;
+  JsonObject *activity;
+  JsonObject *context;
+  Frame *frame;
+
+  g_assert_cmpint (type, ==, SOUP_WEBSOCKET_DATA_TEXT);
+  json_parser_load_from_data (parser, data, length, &error);
+  g_assert_no_error (error);
+
+  /* plex-api.md §5.3, member by member. */
+  container = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                             "NotificationContainer");
+  g_assert_nonnull (container);
+  g_assert_cmpstr (json_object_get_string_member (container, "type"), ==, "activity");
+  g_assert_cmpint (json_object_get_int_member (container, "size"), ==, 1);
+  notifications = json_object_get_array_member (container, "ActivityNotification");
+  g_assert_cmpuint (json_array_get_length (notifications), ==, 1);
+  notification = json_array_get_object_element (notifications, 0);
+  activity = json_object_get_object_member (notification, "Activity");
+  g_assert_nonnull (activity);
+  g_assert_true (json_object_get_boolean_member (activity, "cancellable"));
+  g_assert_cmpint (json_object_get_int_member (activity, "userID"), ==, 1);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (activity, "title"), "Scanning "));
+  context = json_object_get_object_member (activity, "Context");
+  g_assert_nonnull (context);
+  g_assert_cmpint (json_node_get_value_type (json_object_get_member (context, "librarySectionID")),
+                   ==, G_TYPE_STRING);
+
+  frame = g_new0 (Frame, 1);
+  frame->event = g_strdup (json_object_get_string_member (notification, "event"));
+  frame->uuid = g_strdup (json_object_get_string_member (notification, "uuid"));
+  frame->activity_uuid = g_strdup (json_object_get_string_member (activity, "uuid"));
+  frame->type = g_strdup (json_object_get_string_member (activity, "type"));
+  frame->section_key = g_strdup (json_object_get_string_member (context, "librarySectionID"));
+  frame->progress = json_object_get_int_member (activity, "progress");
+  frame->received = g_get_monotonic_time ();
+  g_ptr_array_add (frames, frame);
+}
+
+static Frame *
+last_frame (GPtrArray *frames)
+{
+  return frames->len > 0 ? g_ptr_array_index (frames, frames->len - 1) : NULL;
+}
+
+/* Waits for an `ended` frame, for at most ten seconds. */
+static void
+wait_for_ended (GPtrArray *frames)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  while (last_frame (frames) == NULL || !g_str_equal (last_frame (frames)->event, "ended"))
+    {
+      g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+test_websocket_scan (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (frame_free);
+  g_autoptr(GPtrArray) upgrades = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uuid = NULL;
+  FakePlexRequest *request;
+  gint64 before_scan;
+  Frame *frame;
+
+  g_assert_cmpint (fake_plex_get_last_ended_time (f->plex), ==, 0);
+  connection = connect_websocket (f, "/:/websockets/notifications", FAKE_PLEX_DEFAULT_TOKEN,
+                                  NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (soup_websocket_connection_get_state (connection), ==, SOUP_WEBSOCKET_STATE_OPEN);
+  g_assert_cmpuint (fake_plex_get_n_websockets (f->plex), ==, 1);
+  g_signal_connect (connection, "message", G_CALLBACK (websocket_message_cb), frames);
+
+  /* The upgrade request is recorded like any other. */
+  upgrades = fake_plex_find_requests (f->plex, "GET", "/:/websockets/notifications");
+  g_assert_cmpuint (upgrades->len, ==, 1);
+  request = g_ptr_array_index (upgrades, 0);
+  g_assert_false (request->token_in_query);
+  g_assert_cmpstr (soup_message_headers_get_one (request->headers, "Upgrade"), ==, "websocket");
+
+  fake_plex_set_scan_duration (f->plex, 500);
+  before_scan = g_get_monotonic_time ();
+  body = fetch (f, "GET", "/library/sections/3/refresh?path=%2Fdata%2Fmusic%2Fx", FALSE, 200);
+  uuid = fake_plex_dup_activity_uuid (f->plex, "3");
+  wait_for_ended (frames);
+
+  /* One started at 0, updated as the progress rises, one ended at 100. */
+  g_assert_cmpuint (frames->len, >=, 3);
+  frame = g_ptr_array_index (frames, 0);
+  g_assert_cmpstr (frame->event, ==, "started");
+  g_assert_cmpint (frame->progress, ==, 0);
+  for (guint i = 0; i < frames->len; i++)
+    {
+      frame = g_ptr_array_index (frames, i);
+      g_assert_cmpstr (frame->uuid, ==, uuid);
+      g_assert_cmpstr (frame->activity_uuid, ==, uuid);
+      g_assert_cmpstr (frame->type, ==, "library.update.section");
+      g_assert_cmpstr (frame->section_key, ==, "3");
+      if (i > 0 && i < frames->len - 1)
+        {
+          g_assert_cmpstr (frame->event, ==, "updated");
+          g_assert_cmpint (frame->progress, >, ((Frame *) g_ptr_array_index (frames, i - 1))->progress);
+          g_assert_cmpint (frame->progress, <, 100);
+        }
+    }
+  frame = last_frame (frames);
+  g_assert_cmpint (frame->progress, ==, 100);
+  g_assert_false (fake_plex_is_scanning (f->plex, "3"));
+
+  /* When the ended frame went out. */
+  g_assert_cmpint (fake_plex_get_last_ended_time (f->plex), >=, before_scan + 500 * 1000);
+  g_assert_cmpint (fake_plex_get_last_ended_time (f->plex), <=, frame->received);
+
+  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  while (fake_plex_get_n_websockets (f->plex) > 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* A cancelled scan ends where it was; a restarted one goes back to 0. */
+static void
+test_websocket_cancel (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (frame_free);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+
+  connection = connect_websocket (f, "/:/websockets/notifications", FAKE_PLEX_DEFAULT_TOKEN,
+                                  NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (connection, "message", G_CALLBACK (websocket_message_cb), frames);
+
+  fake_plex_set_scan_duration (f->plex, 5000);
+  body = fetch (f, "GET", "/library/sections/1/refresh", FALSE, 200);
+  g_clear_pointer (&body, g_bytes_unref);
+  while (frames->len < 2)
+    g_main_context_iteration (NULL, TRUE);
+  body = fetch (f, "GET", "/library/sections/1/refresh", FALSE, 200);
+  g_clear_pointer (&body, g_bytes_unref);
+  while (frames->len < 3)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (((Frame *) g_ptr_array_index (frames, 0))->event, ==, "started");
+  g_assert_cmpstr (((Frame *) g_ptr_array_index (frames, 1))->event, ==, "updated");
+  g_assert_cmpstr (((Frame *) g_ptr_array_index (frames, 2))->event, ==, "updated");
+  g_assert_cmpint (((Frame *) g_ptr_array_index (frames, 2))->progress, ==, 0);
+
+  body = fetch (f, "DELETE", "/library/sections/1/refresh", FALSE, 200);
+  wait_for_ended (frames);
+  g_assert_cmpint (last_frame (frames)->progress, <, 100);
+  g_assert_cmpstr (last_frame (frames)->section_key, ==, "1");
+}
+
+/* The singular path of Plex's documents, and the token in the query. */
+static void
+test_websocket_singular (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GPtrArray) upgrades = NULL;
+  g_autoptr(GError) error = NULL;
+  FakePlexRequest *request;
+
+  connection = connect_websocket (f, "/:/websocket/notifications?X-Plex-Token=" FAKE_PLEX_DEFAULT_TOKEN,
+                                  NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (soup_websocket_connection_get_state (connection), ==, SOUP_WEBSOCKET_STATE_OPEN);
+
+  upgrades = fake_plex_find_requests (f->plex, "GET", "/:/websocket/notifications");
+  g_assert_cmpuint (upgrades->len, ==, 1);
+  request = g_ptr_array_index (upgrades, 0);
+  g_assert_true (request->token_in_query);
+}
+
+static void
+assert_upgrade_fails (Fixture    *f,
+                      const char *path,
+                      const char *token,
+                      guint       status)
+{
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GError) error = NULL;
+
+  connection = connect_websocket (f, path, token, &msg, &error);
+  g_assert_error (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET);
+  g_assert_null (connection);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, status);
+  g_assert_cmpuint (fake_plex_get_n_websockets (f->plex), ==, 0);
+}
+
+static void
+test_websocket_refused (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GPtrArray) upgrades = NULL;
+  g_autoptr(GBytes) body = NULL;
+
+  assert_upgrade_fails (f, "/:/websockets/notifications", NULL, 401);
+  assert_upgrade_fails (f, "/:/websockets/notifications", "wrong", 401);
+  assert_upgrade_fails (f, "/:/websocket/notifications?X-Plex-Token=wrong", NULL, 401);
+  /* The header wins, as everywhere. */
+  assert_upgrade_fails (f, "/:/websockets/notifications?X-Plex-Token=" FAKE_PLEX_DEFAULT_TOKEN,
+                        "wrong", 401);
+  assert_upgrade_fails (f, "/:/websockets/notifications/more", FAKE_PLEX_DEFAULT_TOKEN, 404);
+
+  upgrades = fake_plex_find_requests (f->plex, "GET", "/:/websockets/notifications");
+  g_assert_cmpuint (upgrades->len, ==, 3);
+
+  /* Not an upgrade: SoupServer refuses it. */
+  body = fetch (f, "GET", "/:/websockets/notifications", FALSE, 400);
+  g_clear_pointer (&body, g_bytes_unref);
+
+  /* Switched off: 404, with or without the token; back on: accepted. */
+  fake_plex_set_websocket_enabled (f->plex, FALSE);
+  assert_upgrade_fails (f, "/:/websockets/notifications", FAKE_PLEX_DEFAULT_TOKEN, 404);
+  assert_upgrade_fails (f, "/:/websocket/notifications", FAKE_PLEX_DEFAULT_TOKEN, 404);
+  assert_upgrade_fails (f, "/:/websockets/notifications", NULL, 401);
+  fake_plex_set_websocket_enabled (f->plex, TRUE);
+  {
+    g_autoptr(SoupWebsocketConnection) connection = NULL;
+    g_autoptr(GError) error = NULL;
+
+    connection = connect_websocket (f, "/:/websockets/notifications", FAKE_PLEX_DEFAULT_TOKEN,
+                                    NULL, &error);
+    g_assert_no_error (error);
+  }
+}
+
+static void
+closed_cb (SoupWebsocketConnection *connection,
+           gpointer                 user_data)
+{
+  guint *closed = user_data;
+
+  (*closed)++;
+}
+
+static void
+test_websocket_close (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(SoupWebsocketConnection) one = NULL;
+  g_autoptr(SoupWebsocketConnection) two = NULL;
+  g_autoptr(GError) error = NULL;
+  guint closed = 0;
+
+  one = connect_websocket (f, "/:/websockets/notifications", FAKE_PLEX_DEFAULT_TOKEN, NULL, &error);
+  g_assert_no_error (error);
+  two = connect_websocket (f, "/:/websocket/notifications", FAKE_PLEX_DEFAULT_TOKEN, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fake_plex_get_n_websockets (f->plex), ==, 2);
+  g_signal_connect (one, "closed", G_CALLBACK (closed_cb), &closed);
+  g_signal_connect (two, "closed", G_CALLBACK (closed_cb), &closed);
+
+  fake_plex_close_websockets (f->plex);
+  g_assert_cmpuint (fake_plex_get_n_websockets (f->plex), ==, 0);
+  while (closed < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (one), ==, SOUP_WEBSOCKET_CLOSE_GOING_AWAY);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (two), ==, SOUP_WEBSOCKET_CLOSE_GOING_AWAY);
+
+  /* A stopped server drops them. */
+  g_clear_object (&one);
+  closed = 0;
+  one = connect_websocket (f, "/:/websockets/notifications", FAKE_PLEX_DEFAULT_TOKEN, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (one, "closed", G_CALLBACK (closed_cb), &closed);
+  fake_plex_stop (f->plex);
+  g_assert_cmpuint (fake_plex_get_n_websockets (f->plex), ==, 0);
+  while (closed < 1)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+pong_cb (SoupWebsocketConnection *connection,
+         GBytes                  *message,
+         gpointer                 user_data)
+{
+  guint *pongs = user_data;
+
+  (*pongs)++;
+}
+
+static void
+test_websocket_ping (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  guint pongs = 0;
+
+  connection = connect_websocket (f, "/:/websockets/notifications", FAKE_PLEX_DEFAULT_TOKEN,
+                                  NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (connection, "pong", G_CALLBACK (pong_cb), &pongs);
+  /* One ping a second, the shortest libsoup sends. */
+  soup_websocket_connection_set_keepalive_interval (connection, 1);
+  while (pongs == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_cmpint (soup_websocket_connection_get_state (connection), ==, SOUP_WEBSOCKET_STATE_OPEN);
+}
+
 static gboolean
 accept_cert_a_cb (SoupMessage          *msg,
                   GTlsCertificate      *certificate,
@@ -1526,6 +1932,12 @@ main (int   argc,
   ADD ("fault/slow-body", test_fault_slow_body);
   ADD ("fault/malformed", test_fault_malformed);
   ADD ("fault/huge-body", test_fault_huge_body);
+  ADD ("websocket/scan", test_websocket_scan);
+  ADD ("websocket/cancel", test_websocket_cancel);
+  ADD ("websocket/singular", test_websocket_singular);
+  ADD ("websocket/refused", test_websocket_refused);
+  ADD ("websocket/close", test_websocket_close);
+  ADD ("websocket/ping", test_websocket_ping);
   ADD ("stop", test_stop);
   ADD ("tls", test_tls);
   g_test_add_func ("/fake-plex/program", test_program);

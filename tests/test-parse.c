@@ -57,6 +57,36 @@ parse_activities_file (const char *name)
   return activities;
 }
 
+static GPtrArray *
+parse_notification_string (const char *frame)
+{
+  g_autoptr(GBytes) body = bytes_from_string (frame);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *events;
+
+  events = spyglass_parse_notification (body, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (events);
+  return events;
+}
+
+static void
+assert_notification_fails (const char *frame,
+                           int         code)
+{
+  g_autoptr(GBytes) body = bytes_from_string (frame);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+
+  events = spyglass_parse_notification (body, &error);
+  g_assert_error (error, SPYGLASS_ERROR, code);
+  g_assert_null (events);
+  /* The message is for people: short, and never a quote of the frame. */
+  g_assert_cmpuint (strlen (error->message), <, 200);
+  g_assert_null (strstr (error->message, "s3cr3t"));
+  g_assert_null (strstr (error->message, "Notification"));
+}
+
 static void
 assert_locations (SpyglassSection *section,
                   ...)
@@ -84,6 +114,7 @@ assert_all_fail (GBytes *body,
   g_autoptr(SpyglassServerInfo) info = NULL;
   g_autoptr(GPtrArray) sections = NULL;
   g_autoptr(GPtrArray) activities = NULL;
+  g_autoptr(GPtrArray) events = NULL;
 
   info = spyglass_parse_server_info (body, &error);
   g_assert_error (error, SPYGLASS_ERROR, code);
@@ -100,6 +131,11 @@ assert_all_fail (GBytes *body,
   activities = spyglass_parse_activities (body, &error);
   g_assert_error (error, SPYGLASS_ERROR, code);
   g_assert_null (activities);
+  g_clear_error (&error);
+
+  events = spyglass_parse_notification (body, &error);
+  g_assert_error (error, SPYGLASS_ERROR, code);
+  g_assert_null (events);
 }
 
 static void
@@ -573,6 +609,224 @@ test_activities_empty (void)
     }
 }
 
+/* Notifications */
+
+static void
+test_notification_activity (void)
+{
+  g_autoptr(GBytes) body = load_data ("notification-activity.json");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  SpyglassActivityEvent *event;
+
+  events = spyglass_parse_notification (body, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 1);
+  event = g_ptr_array_index (events, 0);
+  g_assert_cmpint (event->kind, ==, SPYGLASS_ACTIVITY_EVENT_UPDATED);
+  g_assert_cmpstr (event->activity->uuid, ==, "19bcd729-3149-4baa-a129-01f8f7b01ff3");
+  g_assert_cmpstr (event->activity->type, ==, "library.update.section");
+  g_assert_cmpstr (event->activity->title, ==, "Scanning Movies");
+  g_assert_cmpstr (event->activity->subtitle, ==, "The Matrix");
+  g_assert_cmpint (event->activity->progress, ==, 42);
+  g_assert_true (event->activity->cancellable);
+  g_assert_cmpstr (event->activity->section_key, ==, "1");
+}
+
+static void
+test_notification_events (void)
+{
+  const struct {
+    const char                *event;
+    SpyglassActivityEventKind  kind;
+  } cases[] = {
+    { "started", SPYGLASS_ACTIVITY_EVENT_STARTED },
+    { "updated", SPYGLASS_ACTIVITY_EVENT_UPDATED },
+    { "ended", SPYGLASS_ACTIVITY_EVENT_ENDED },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *frame = NULL;
+      g_autoptr(GPtrArray) events = NULL;
+      g_autoptr(SpyglassActivityEvent) copy = NULL;
+      SpyglassActivityEvent *event;
+
+      /* A lone object rather than a list, as elsewhere. */
+      frame = g_strdup_printf ("{\"NotificationContainer\":{\"type\":\"activity\","
+                               "\"ActivityNotification\":{\"event\":\"%s\",\"Activity\":"
+                               "{\"uuid\":\"u\",\"type\":\"library.update.section\","
+                               "\"progress\":\"%u\",\"Context\":{\"librarySectionID\":%u}}}}}",
+                               cases[i].event, i * 50, i + 1);
+      events = parse_notification_string (frame);
+      g_assert_cmpuint (events->len, ==, 1);
+      event = g_ptr_array_index (events, 0);
+      g_assert_cmpint (event->kind, ==, cases[i].kind);
+      g_assert_cmpint (event->activity->progress, ==, (int) i * 50);
+
+      copy = spyglass_activity_event_copy (event);
+      g_assert_cmpint (copy->kind, ==, cases[i].kind);
+      g_assert_true (copy->activity != event->activity);
+      g_assert_cmpstr (copy->activity->uuid, ==, "u");
+      g_assert_cmpint (copy->activity->section_key[0], ==, '1' + (int) i);
+    }
+}
+
+static void
+test_notification_odd (void)
+{
+  g_autoptr(GBytes) body = load_data ("notification-odd.json");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  SpyglassActivityEvent *event;
+
+  events = spyglass_parse_notification (body, &error);
+  g_assert_no_error (error);
+  /* Skipped: an unknown event ("paused", "ENDED"), no event, no Activity,
+   * an Activity without uuid. */
+  g_assert_cmpuint (events->len, ==, 2);
+
+  event = g_ptr_array_index (events, 0);
+  g_assert_cmpint (event->kind, ==, SPYGLASS_ACTIVITY_EVENT_STARTED);
+  g_assert_cmpstr (event->activity->uuid, ==, "a1");
+  g_assert_cmpint (event->activity->progress, ==, 27);
+  g_assert_true (event->activity->cancellable);
+  g_assert_cmpstr (event->activity->subtitle, ==, "");
+  g_assert_cmpstr (event->activity->section_key, ==, "3");
+
+  /* A list of Activities is read as its first. */
+  event = g_ptr_array_index (events, 1);
+  g_assert_cmpint (event->kind, ==, SPYGLASS_ACTIVITY_EVENT_ENDED);
+  g_assert_cmpstr (event->activity->uuid, ==, "a6");
+  g_assert_cmpstr (event->activity->type, ==, "media.generate.bif");
+  g_assert_cmpint (event->activity->progress, ==, 100);
+  g_assert_false (event->activity->cancellable);
+  g_assert_null (event->activity->section_key);
+}
+
+/* Other notification types carry nothing Spyglass follows: no events, no
+ * error. */
+static void
+test_notification_other_types (void)
+{
+  const char *frames[] = {
+    "{\"NotificationContainer\":{\"type\":\"timeline\",\"size\":1,\"TimelineEntry\":"
+    "[{\"identifier\":\"com.plexapp.plugins.library\",\"sectionID\":\"3\",\"itemID\":\"42\","
+    "\"type\":9,\"title\":\"Animals\",\"state\":5,\"updatedAt\":1700000000}]}}",
+    "{\"NotificationContainer\":{\"type\":\"playing\",\"size\":1,\"PlaySessionStateNotification\":"
+    "[{\"sessionKey\":\"1\",\"state\":\"playing\",\"viewOffset\":1000}]}}",
+    "{\"NotificationContainer\":{\"type\":\"status\",\"size\":1,\"StatusNotification\":"
+    "[{\"title\":\"Library scan complete\",\"notificationName\":\"LIBRARY_UPDATE\"}]}}",
+    "{\"NotificationContainer\":{\"type\":\"reachability\",\"size\":1,\"ReachabilityNotification\":[{}]}}",
+    /* An activity list under another type is not read. */
+    "{\"NotificationContainer\":{\"type\":\"timeline\",\"ActivityNotification\":\"not a list\"}}",
+    "{\"NotificationContainer\":{\"type\":\"Activity\",\"ActivityNotification\":[{\"event\":\"ended\","
+    "\"Activity\":{\"uuid\":\"u\",\"type\":\"t\"}}]}}",
+    "{\"NotificationContainer\":{\"type\":42}}",
+    "{\"NotificationContainer\":{\"type\":{\"activity\":1}}}",
+    "{\"NotificationContainer\":{}}",
+    "{\"NotificationContainer\":{\"type\":\"activity\",\"size\":0}}",
+    "{\"NotificationContainer\":{\"type\":\"activity\",\"ActivityNotification\":[]}}",
+    "{\"NotificationContainer\":{\"type\":\"activity\",\"ActivityNotification\":null}}",
+  };
+  g_autoptr(GBytes) transcode = load_data ("notification-transcode.json");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+
+  events = spyglass_parse_notification (transcode, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    {
+      g_autoptr(GPtrArray) none = NULL;
+
+      g_test_message ("%s", frames[i]);
+      none = parse_notification_string (frames[i]);
+      g_assert_cmpuint (none->len, ==, 0);
+    }
+}
+
+static void
+test_notification_fail (void)
+{
+  const char *bad[] = {
+    "",
+    "  \r\n",
+    "s3cr3t",
+    "[]",
+    "null",
+    "\"NotificationContainer\"",
+    /* Notifications are JSON only. */
+    "<NotificationContainer type=\"activity\"/>",
+    "<MediaContainer size=\"0\"/>",
+    /* A response is not a notification. */
+    "{\"MediaContainer\":{\"size\":0}}",
+    "{\"NotificationContainer\":[]}",
+    "{\"NotificationContainer\":\"s3cr3t\"}",
+    "{\"NotificationContainer\":null}",
+    "{\"notificationcontainer\":{}}",
+    /* Not well-formed, or not plain JSON. */
+    "{\"NotificationContainer\":{\"type\":\"activity\"}",
+    "{\"NotificationContainer\":{\"type\":\"s3cr3t\",}}",
+    "{'NotificationContainer':{}}",
+    "{\"NotificationContainer\":{}} /* s3cr3t */",
+    "{\"NotificationContainer\":{\"type\":\"\xff\"}}",
+    /* A list Spyglass reads that is not a list of objects. */
+    "{\"NotificationContainer\":{\"type\":\"activity\",\"ActivityNotification\":\"s3cr3t\"}}",
+    "{\"NotificationContainer\":{\"type\":\"activity\",\"ActivityNotification\":[1]}}",
+    "{\"NotificationContainer\":{\"type\":\"activity\",\"ActivityNotification\":[{\"event\":\"ended\","
+    "\"Activity\":\"s3cr3t\"}]}}",
+    "{\"NotificationContainer\":{\"type\":\"activity\",\"ActivityNotification\":[{\"event\":\"ended\","
+    "\"Activity\":[\"s3cr3t\"]}]}}",
+    "{\"NotificationContainer\":{\"type\":\"activity\",\"ActivityNotification\":[{\"event\":\"ended\","
+    "\"Activity\":{\"uuid\":\"u\",\"type\":\"t\",\"Context\":\"1\"}}]}}",
+  };
+  g_autoptr(GString) deep = g_string_new ("{\"NotificationContainer\":{\"type\":\"activity\",\"x\":");
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *escaped = g_strescape (bad[i], NULL);
+
+      g_test_message ("%s", escaped);
+      assert_notification_fails (bad[i], SPYGLASS_ERROR_BAD_RESPONSE);
+    }
+
+  /* The nesting limit of the other parsers: 65 levels in all. */
+  for (guint j = 0; j < 63; j++)
+    g_string_append_c (deep, '[');
+  for (guint j = 0; j < 63; j++)
+    g_string_append_c (deep, ']');
+  g_string_append (deep, "}}");
+  assert_notification_fails (deep->str, SPYGLASS_ERROR_BAD_RESPONSE);
+}
+
+static void
+test_notification_too_large (void)
+{
+  const char *head = "{\"NotificationContainer\":{\"type\":\"activity\"}}";
+  gsize size = SPYGLASS_MAX_RESPONSE_SIZE + 1;
+  char *data = g_malloc (size);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GBytes) at_limit = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+
+  /* Well-formed: white space may follow the object. */
+  memset (data, ' ', size);
+  memcpy (data, head, strlen (head));
+  body = g_bytes_new_take (data, size);
+  events = spyglass_parse_notification (body, &error);
+  g_assert_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_RESPONSE_TOO_LARGE);
+  g_assert_null (events);
+  g_clear_error (&error);
+
+  at_limit = g_bytes_new_from_bytes (body, 0, SPYGLASS_MAX_RESPONSE_SIZE);
+  events = spyglass_parse_notification (at_limit, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (events->len, ==, 0);
+}
+
 /* Failures */
 
 static void
@@ -846,6 +1100,8 @@ run_directory (const char *path)
       g_autoptr(GError) info_error = NULL;
       g_autoptr(GError) sections_error = NULL;
       g_autoptr(GError) activities_error = NULL;
+      g_autoptr(GPtrArray) events = NULL;
+      g_autoptr(GError) events_error = NULL;
       char *contents = NULL;
       gsize length = 0;
 
@@ -888,6 +1144,23 @@ run_directory (const char *path)
           g_assert_nonnull (activity->type);
           g_assert_cmpint (activity->progress, >=, -1);
           g_assert_cmpint (activity->progress, <=, 100);
+        }
+
+      events = spyglass_parse_notification (body, &events_error);
+      g_assert_true ((events == NULL) != (events_error == NULL));
+      if (events_error != NULL)
+        g_assert_true (events_error->domain == SPYGLASS_ERROR);
+      for (guint i = 0; events != NULL && i < events->len; i++)
+        {
+          SpyglassActivityEvent *event = g_ptr_array_index (events, i);
+
+          g_assert_cmpint (event->kind, >=, SPYGLASS_ACTIVITY_EVENT_STARTED);
+          g_assert_cmpint (event->kind, <=, SPYGLASS_ACTIVITY_EVENT_ENDED);
+          g_assert_nonnull (event->activity);
+          g_assert_nonnull (event->activity->uuid);
+          g_assert_nonnull (event->activity->type);
+          g_assert_cmpint (event->activity->progress, >=, -1);
+          g_assert_cmpint (event->activity->progress, <=, 100);
         }
 
       count++;
@@ -942,6 +1215,13 @@ main (int   argc,
   g_test_add_func ("/parse/activities/odd", test_activities_odd);
   g_test_add_func ("/parse/activities/progress", test_activities_progress);
   g_test_add_func ("/parse/activities/empty", test_activities_empty);
+
+  g_test_add_func ("/parse/notification/activity", test_notification_activity);
+  g_test_add_func ("/parse/notification/events", test_notification_events);
+  g_test_add_func ("/parse/notification/odd", test_notification_odd);
+  g_test_add_func ("/parse/notification/other-types", test_notification_other_types);
+  g_test_add_func ("/parse/notification/fail", test_notification_fail);
+  g_test_add_func ("/parse/notification/too-large", test_notification_too_large);
 
   g_test_add_func ("/parse/fail/not-plex", test_fail_not_plex);
   g_test_add_func ("/parse/fail/empty", test_fail_empty);

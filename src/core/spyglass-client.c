@@ -10,6 +10,10 @@
 
 #define READ_CHUNK_SIZE (64 * 1024)
 
+/* Plex's notification WebSocket: the plural, which every working client
+ * uses (plex-api.md §5.1). */
+#define NOTIFICATIONS_PATH "/:/websockets/notifications"
+
 struct _SpyglassClient
 {
   GObject      parent_instance;
@@ -224,7 +228,7 @@ transport_error (SpyglassClient *self,
     return g_error_new_literal (SPYGLASS_ERROR, SPYGLASS_ERROR_TIMEOUT,
                                 _("Plex request timeout"));
 
-  if (error->domain == SOUP_SESSION_ERROR)
+  if (error->domain == SOUP_SESSION_ERROR || error->domain == SOUP_WEBSOCKET_ERROR)
     return g_error_new_literal (SPYGLASS_ERROR, SPYGLASS_ERROR_BAD_RESPONSE,
                                 _("The server did not answer like a Plex server"));
 
@@ -340,6 +344,28 @@ read_next_chunk (GTask *task)
                                    on_chunk_read, task);
 }
 
+/* A pinned certificate is required even when a CA vouches for the
+ * server: checked once the exchange is done. */
+static gboolean
+request_check_pinned_certificate (SpyglassClient  *self,
+                                  Request         *request,
+                                  GError         **error)
+{
+  const char *scheme = g_uri_get_scheme (soup_message_get_uri (request->message));
+  g_autofree char *fingerprint = NULL;
+
+  if (self->pinned_certificate == NULL ||
+      !(g_str_equal (scheme, "https") || g_str_equal (scheme, "wss")))
+    return TRUE;
+
+  fingerprint = certificate_fingerprint (soup_message_get_tls_peer_certificate (request->message));
+  if (g_strcmp0 (fingerprint, self->pinned_certificate) == 0)
+    return TRUE;
+
+  g_propagate_error (error, certificate_error (self, fingerprint));
+  return FALSE;
+}
+
 static void
 on_sent (GObject      *source,
          GAsyncResult *result,
@@ -359,18 +385,10 @@ on_sent (GObject      *source,
       return;
     }
 
-  /* A pinned certificate is required even when a CA vouches for the server. */
-  if (self->pinned_certificate != NULL &&
-      g_str_equal (g_uri_get_scheme (soup_message_get_uri (request->message)), "https"))
+  if (!request_check_pinned_certificate (self, request, &error))
     {
-      g_autofree char *fingerprint =
-        certificate_fingerprint (soup_message_get_tls_peer_certificate (request->message));
-
-      if (g_strcmp0 (fingerprint, self->pinned_certificate) != 0)
-        {
-          g_task_return_error (task, certificate_error (self, fingerprint));
-          return;
-        }
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
     }
 
   status = soup_message_get_status (request->message);
@@ -394,48 +412,70 @@ on_sent (GObject      *source,
   read_next_chunk (g_steal_pointer (&task));
 }
 
-/*
- * Sends METHOD base_url + @path_and_query (already percent-encoded) and
- * returns the whole body as GBytes.  The token travels as a header only.
- */
-static void
-spyglass_client_request_async (SpyglassClient      *self,
-                               const char          *method,
-                               const char          *path_and_query,
-                               gboolean             section_url,
-                               GCancellable        *cancellable,
-                               gpointer             source_tag,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
+/* base_url + @path_and_query, with ws:// or wss:// for http:// or
+ * https:// when @websocket. */
+static GUri *
+spyglass_client_build_uri (SpyglassClient  *self,
+                           const char      *path_and_query,
+                           gboolean         websocket,
+                           GError         **error)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GUri) uri = NULL;
   g_autofree char *url = NULL;
-  SoupMessageHeaders *headers;
-  Request *request;
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, source_tag);
+  g_autoptr(GUri) uri = NULL;
 
   if (self->base_url == NULL)
     {
-      g_task_return_new_error (task, SPYGLASS_ERROR, SPYGLASS_ERROR_NOT_CONFIGURED,
-                               _("No Plex server is set up"));
-      return;
+      g_set_error_literal (error, SPYGLASS_ERROR, SPYGLASS_ERROR_NOT_CONFIGURED,
+                           _("No Plex server is set up"));
+      return NULL;
     }
 
-  url = g_strconcat (self->base_url, path_and_query, NULL);
-  uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, &error);
+  if (websocket && g_ascii_strncasecmp (self->base_url, "http://", strlen ("http://")) == 0)
+    url = g_strconcat ("ws://", self->base_url + strlen ("http://"), path_and_query, NULL);
+  else if (websocket && g_ascii_strncasecmp (self->base_url, "https://", strlen ("https://")) == 0)
+    url = g_strconcat ("wss://", self->base_url + strlen ("https://"), path_and_query, NULL);
+  else
+    url = g_strconcat (self->base_url, path_and_query, NULL);
+
+  uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, NULL);
   if (uri == NULL)
     {
-      g_task_return_new_error (task, SPYGLASS_ERROR, SPYGLASS_ERROR_INVALID_ADDRESS,
-                               _("Invalid server address “%s”"), self->base_url);
-      return;
+      g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_INVALID_ADDRESS,
+                   _("Invalid server address “%s”"), self->base_url);
+      return NULL;
     }
 
+  return g_steal_pointer (&uri);
+}
+
+/*
+ * Makes the request for METHOD base_url + @path_and_query (already
+ * percent-encoded; see spyglass_client_build_uri() for @websocket) with
+ * everything every request to Plex needs: the client's headers (the token
+ * as a header only), no redirects, the TLS check with the pinned
+ * certificate, the caller's cancellable and the client's deadline, which
+ * starts now.  The Request becomes @task's data; send its message with
+ * its request_cancellable.  NULL with @error set when the base URL cannot
+ * be used.
+ */
+static Request *
+spyglass_client_prepare_request (SpyglassClient  *self,
+                                 GTask           *task,
+                                 const char      *method,
+                                 const char      *path_and_query,
+                                 gboolean         websocket,
+                                 GCancellable    *cancellable,
+                                 GError         **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  SoupMessageHeaders *headers;
+  Request *request;
+
+  uri = spyglass_client_build_uri (self, path_and_query, websocket, error);
+  if (uri == NULL)
+    return NULL;
+
   request = g_new0 (Request, 1);
-  request->section_url = section_url;
   request->message = soup_message_new_from_uri (method, uri);
   request->request_cancellable = g_cancellable_new ();
   g_task_set_task_data (task, request, (GDestroyNotify) request_free);
@@ -452,7 +492,6 @@ spyglass_client_request_async (SpyglassClient      *self,
   soup_message_headers_replace (headers, "X-Plex-Platform", "Linux");
   soup_message_headers_replace (headers, "X-Plex-Device", "Spyglass");
   soup_message_headers_replace (headers, "X-Plex-Device-Name", self->device_name);
-  soup_message_headers_replace (headers, "Accept", "application/xml");
 
   g_signal_connect_object (request->message, "accept-certificate",
                            G_CALLBACK (on_accept_certificate), task, 0);
@@ -474,7 +513,44 @@ spyglass_client_request_async (SpyglassClient      *self,
       g_source_attach (request->timeout_source, g_main_context_get_thread_default ());
     }
 
-  g_debug ("%s %s%s", method, self->base_url, g_uri_get_path (uri));
+  return request;
+}
+
+/*
+ * Sends METHOD base_url + @path_and_query (already percent-encoded) and
+ * returns the whole body as GBytes.  The token travels as a header only.
+ */
+static void
+spyglass_client_request_async (SpyglassClient      *self,
+                               const char          *method,
+                               const char          *path_and_query,
+                               gboolean             section_url,
+                               GCancellable        *cancellable,
+                               gpointer             source_tag,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  Request *request;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+
+  request = spyglass_client_prepare_request (self, task, method, path_and_query, FALSE,
+                                             cancellable, &error);
+  if (request == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  request->section_url = section_url;
+  soup_message_headers_replace (soup_message_get_request_headers (request->message),
+                                "Accept", "application/xml");
+
+  g_debug ("%s %s%s", method, self->base_url,
+           g_uri_get_path (soup_message_get_uri (request->message)));
 
   soup_session_send_async (self->session, request->message, G_PRIORITY_DEFAULT,
                            request->request_cancellable, on_sent,
@@ -754,6 +830,112 @@ spyglass_client_cancel_scan_finish (SpyglassClient  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_websocket_connected (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SpyglassClient *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  guint status;
+
+  connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  status = soup_message_get_status (request->message);
+  g_debug ("WebSocket %s -> %u", NOTIFICATIONS_PATH, status);
+
+  if (connection == NULL)
+    {
+      /* A refused handshake is an HTTP answer like any other: 401 is an
+       * invalid token, 404 a server or proxy without the WebSocket. */
+      if (g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET) &&
+          !request->timed_out && status >= 300)
+        g_task_return_error (task, status_error (status, FALSE));
+      else
+        request_fail (task, error);
+      return;
+    }
+
+  if (!request_check_pinned_certificate (self, request, &error))
+    {
+      /* Dropped without a close handshake: nothing more goes to it. */
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* A frame gets the same cap as a response body. */
+  soup_websocket_connection_set_max_incoming_payload_size (connection, self->max_response_size);
+
+  g_task_return_pointer (task, g_steal_pointer (&connection), g_object_unref);
+}
+
+/**
+ * spyglass_client_connect_notifications_async:
+ * @self: a #SpyglassClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the handshake is over
+ * @user_data: data for @callback
+ *
+ * Opens Plex's notification WebSocket, `/:/websockets/notifications` on
+ * the server (ws:// for http://, wss:// for https://), with the token in
+ * the X-Plex-Token header of the upgrade request, never in the URL.  The
+ * client's timeout covers the handshake; its pinned certificate and its
+ * cap on the response size (as the largest frame) apply.
+ */
+void
+spyglass_client_connect_notifications_async (SpyglassClient      *self,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  Request *request;
+
+  g_return_if_fail (SPYGLASS_IS_CLIENT (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, spyglass_client_connect_notifications_async);
+
+  request = spyglass_client_prepare_request (self, task, "GET", NOTIFICATIONS_PATH, TRUE,
+                                             cancellable, &error);
+  if (request == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_debug ("WebSocket %s%s", self->base_url, NOTIFICATIONS_PATH);
+
+  soup_session_websocket_connect_async (self->session, request->message, NULL, NULL,
+                                        G_PRIORITY_DEFAULT, request->request_cancellable,
+                                        on_websocket_connected, g_steal_pointer (&task));
+}
+
+/**
+ * spyglass_client_connect_notifications_finish:
+ * @self: a #SpyglassClient
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the open connection, or %NULL with @error set
+ *   (%SPYGLASS_ERROR_INVALID_TOKEN for 401, %SPYGLASS_ERROR_HTTP_STATUS
+ *   for a server that refuses the upgrade with 404, …)
+ */
+SoupWebsocketConnection *
+spyglass_client_connect_notifications_finish (SpyglassClient  *self,
+                                              GAsyncResult    *result,
+                                              GError         **error)
+{
+  g_return_val_if_fail (SPYGLASS_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 char *

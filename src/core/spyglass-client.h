@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 
 #include "spyglass-plex-types.h"
 
@@ -94,6 +95,19 @@ void                spyglass_client_list_activities_async    (SpyglassClient    
 GPtrArray          *spyglass_client_list_activities_finish   (SpyglassClient       *self,
                                                               GAsyncResult         *result,
                                                               GError              **error);
+
+/* Plex's notification WebSocket (/:/websockets/notifications, ws:// or
+ * wss://), the token in the X-Plex-Token header of the upgrade request.
+ * Errors as for requests: 401 → SPYGLASS_ERROR_INVALID_TOKEN, 404 →
+ * SPYGLASS_ERROR_HTTP_STATUS, refused → UNREACHABLE, timeout → TIMEOUT. */
+void                spyglass_client_connect_notifications_async  (SpyglassClient       *self,
+                                                                  GCancellable         *cancellable,
+                                                                  GAsyncReadyCallback   callback,
+                                                                  gpointer              user_data);
+SoupWebsocketConnection *
+                    spyglass_client_connect_notifications_finish (SpyglassClient       *self,
+                                                                  GAsyncResult         *result,
+                                                                  GError              **error);
 
 /* "AB:12:…", "ab12…" or with spaces → 64 lowercase hex digits; NULL when
  * @input is not a SHA-256 fingerprint. */

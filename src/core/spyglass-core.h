@@ -10,4 +10,5 @@
 #include "spyglass-queue.h"
 #include "spyglass-request.h"
 #include "spyglass-route.h"
+#include "spyglass-scan-monitor.h"
 #include "spyglass-token-store.h"

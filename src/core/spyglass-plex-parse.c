@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* spyglass-plex-parse.c: read Plex response bodies, XML or JSON
+/* spyglass-plex-parse.c: read Plex response bodies, XML or JSON, and
+ * notification frames (JSON)
  *
  * What the header leaves open is decided here:
  *
  *  - A body that cannot be read as a whole is BAD_RESPONSE: neither XML
- *    nor JSON, not well-formed, a root other than MediaContainer, an XML
+ *    nor JSON, not well-formed, a root other than MediaContainer
+ *    (NotificationContainer for a frame, which must be JSON), an XML
  *    DOCTYPE (Plex never sends one; refusing it rules out entity tricks),
  *    JSON nested deeper than MAX_JSON_DEPTH, or a list Spyglass reads
- *    (Directory, Location, Activity, Context) that is not a list of
- *    elements/objects.
+ *    (Directory, Location, Activity, Context, ActivityNotification) that
+ *    is not a list of elements/objects.
  *  - A row without what identifies it is skipped, so one odd row does not
  *    hide the others: a Directory without key, type or title (it is not a
  *    library section), a Location without path, an Activity without uuid
- *    or type.
+ *    or type, an ActivityNotification whose event is not started, updated
+ *    or ended.
  *  - A field that cannot be read (a JSON object where a string belongs,
  *    "maybe" for a boolean, invalid UTF-8) counts as missing.
  */
@@ -378,10 +381,14 @@ json_dup_scalar (JsonObject *object,
   return NULL;
 }
 
+/* @root_name is the one member of the root object that matters:
+ * "MediaContainer" for responses, "NotificationContainer" for
+ * notification frames. */
 static gboolean
 plex_document_load_json (PlexDocument  *self,
                          const char    *data,
                          gsize          size,
+                         const char    *root_name,
                          GError       **error)
 {
   g_autoptr(GError) json_error = NULL;
@@ -413,10 +420,12 @@ plex_document_load_json (PlexDocument  *self,
       return FALSE;
     }
 
-  container = json_object_get_member (json_node_get_object (root), "MediaContainer");
+  container = json_object_get_member (json_node_get_object (root), root_name);
   if (container == NULL || !JSON_NODE_HOLDS_OBJECT (container))
     {
-      set_bad_response (error, "the JSON root has no MediaContainer object");
+      g_autofree char *reason = g_strdup_printf ("the JSON root has no %s object", root_name);
+
+      set_bad_response (error, reason);
       return FALSE;
     }
 
@@ -426,10 +435,13 @@ plex_document_load_json (PlexDocument  *self,
 
 /* Either format */
 
-static gboolean
-plex_document_load (PlexDocument  *self,
-                    GBytes        *body,
-                    GError       **error)
+/* The bytes of @body from the first one that is not a BOM or white space
+ * (where the format shows), or NULL with @error set when @body is over
+ * the size cap. */
+static const char *
+body_get_start (GBytes  *body,
+                gsize   *size_out,
+                GError **error)
 {
   const char *data;
   gsize size;
@@ -442,10 +454,9 @@ plex_document_load (PlexDocument  *self,
       g_debug ("Plex response of %" G_GSIZE_FORMAT " bytes is over the limit", size);
       g_set_error_literal (error, SPYGLASS_ERROR, SPYGLASS_ERROR_RESPONSE_TOO_LARGE,
                            _("The Plex server sent a response that is too large"));
-      return FALSE;
+      return NULL;
     }
 
-  /* The format is in the first byte that is not a BOM or white space. */
   if (size >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0)
     start = 3;
   while (start < size &&
@@ -453,13 +464,30 @@ plex_document_load (PlexDocument  *self,
           data[start] == '\r' || data[start] == '\n'))
     start++;
 
-  if (start < size && data[start] == '<')
-    return plex_document_load_xml (self, data + start, size - start, error);
+  *size_out = size - start;
+  /* Never NULL, even for an empty body. */
+  return data != NULL ? data + start : "";
+}
 
-  if (start < size && data[start] == '{')
-    return plex_document_load_json (self, data + start, size - start, error);
+static gboolean
+plex_document_load (PlexDocument  *self,
+                    GBytes        *body,
+                    GError       **error)
+{
+  const char *data;
+  gsize size = 0;
 
-  set_bad_response (error, size == 0 ? "empty body" : "neither XML nor JSON");
+  data = body_get_start (body, &size, error);
+  if (data == NULL)
+    return FALSE;
+
+  if (size > 0 && data[0] == '<')
+    return plex_document_load_xml (self, data, size, error);
+
+  if (size > 0 && data[0] == '{')
+    return plex_document_load_json (self, data, size, "MediaContainer", error);
+
+  set_bad_response (error, g_bytes_get_size (body) == 0 ? "empty body" : "neither XML nor JSON");
   return FALSE;
 }
 
@@ -807,4 +835,129 @@ spyglass_parse_activities (GBytes  *body,
     }
 
   return g_steal_pointer (&activities);
+}
+
+static gboolean
+activity_event_kind_from_string (const char                *value,
+                                 SpyglassActivityEventKind *kind)
+{
+  if (g_strcmp0 (value, "started") == 0)
+    *kind = SPYGLASS_ACTIVITY_EVENT_STARTED;
+  else if (g_strcmp0 (value, "updated") == 0)
+    *kind = SPYGLASS_ACTIVITY_EVENT_UPDATED;
+  else if (g_strcmp0 (value, "ended") == 0)
+    *kind = SPYGLASS_ACTIVITY_EVENT_ENDED;
+  else
+    return FALSE;
+
+  return TRUE;
+}
+
+/* Same contract as section_from_node(): an entry with an unknown event, or
+ * without an Activity that has uuid and type, is skipped. */
+static gboolean
+activity_event_from_node (const PlexNode         *node,
+                          SpyglassActivityEvent **event_out,
+                          GError                **error)
+{
+  g_autofree char *event = plex_node_dup_string (node, "event");
+  g_autoptr(GArray) activities = NULL;
+  SpyglassActivityEventKind kind;
+  SpyglassActivity *activity = NULL;
+
+  *event_out = NULL;
+
+  if (!activity_event_kind_from_string (event, &kind))
+    {
+      g_debug ("Skipping an ActivityNotification whose event is not started, updated or ended");
+      return TRUE;
+    }
+
+  /* One object; a list is read as its first object. */
+  activities = plex_node_dup_children (node, "Activity", error);
+  if (activities == NULL)
+    return FALSE;
+
+  if (activities->len == 0)
+    {
+      g_debug ("Skipping an ActivityNotification without Activity");
+      return TRUE;
+    }
+
+  if (!activity_from_node (&g_array_index (activities, PlexNode, 0), &activity, error))
+    return FALSE;
+
+  if (activity == NULL)
+    return TRUE;
+
+  *event_out = g_new0 (SpyglassActivityEvent, 1);
+  (*event_out)->kind = kind;
+  (*event_out)->activity = activity;
+  return TRUE;
+}
+
+/**
+ * spyglass_parse_notification:
+ * @frame: one text frame of the notification WebSocket
+ * @error: return location for a #GError
+ *
+ * Reads the activity events of a notification (plex-api.md §5).  Frames
+ * of other types (`timeline`, `playing`, `status`, …) or without a type
+ * give no events; so does an ActivityNotification whose event is unknown
+ * or whose Activity lacks uuid or type.  Activities are read as by
+ * spyglass_parse_activities().
+ *
+ * Returns: (transfer container) (element-type SpyglassActivityEvent): the
+ *   events in frame order, possibly none, or %NULL with @error set
+ */
+GPtrArray *
+spyglass_parse_notification (GBytes  *frame,
+                             GError **error)
+{
+  g_auto(PlexDocument) document = { NULL, };
+  g_autoptr(GArray) rows = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autofree char *type = NULL;
+  const char *data;
+  gsize size = 0;
+
+  g_return_val_if_fail (frame != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  data = body_get_start (frame, &size, error);
+  if (data == NULL)
+    return NULL;
+
+  /* Notifications are JSON whatever the Accept header says. */
+  if (size == 0 || data[0] != '{')
+    {
+      set_bad_response (error, size == 0 ? "empty notification" : "a notification that is not JSON");
+      return NULL;
+    }
+
+  if (!plex_document_load_json (&document, data, size, "NotificationContainer", error))
+    return NULL;
+
+  events = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_activity_event_free);
+
+  type = plex_node_dup_string (&document.container, "type");
+  if (g_strcmp0 (type, "activity") != 0)
+    return g_steal_pointer (&events);
+
+  rows = plex_node_dup_children (&document.container, "ActivityNotification", error);
+  if (rows == NULL)
+    return NULL;
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      SpyglassActivityEvent *event;
+
+      if (!activity_event_from_node (&g_array_index (rows, PlexNode, i), &event, error))
+        return NULL;
+
+      if (event != NULL)
+        g_ptr_array_add (events, event);
+    }
+
+  return g_steal_pointer (&events);
 }

@@ -26,15 +26,21 @@ G_BEGIN_DECLS
  */
 
 /* GET / → MediaContainer attributes. */
-SpyglassServerInfo *spyglass_parse_server_info (GBytes  *body,
-                                                GError **error);
+SpyglassServerInfo *spyglass_parse_server_info  (GBytes  *body,
+                                                 GError **error);
 
 /* GET /library/sections → array of SpyglassSection (free func set). */
-GPtrArray          *spyglass_parse_sections    (GBytes  *body,
-                                                GError **error);
+GPtrArray          *spyglass_parse_sections     (GBytes  *body,
+                                                 GError **error);
 
 /* GET /activities → array of SpyglassActivity (free func set). */
-GPtrArray          *spyglass_parse_activities  (GBytes  *body,
-                                                GError **error);
+GPtrArray          *spyglass_parse_activities   (GBytes  *body,
+                                                 GError **error);
+
+/* One text frame of the notification WebSocket (JSON only, root
+ * NotificationContainer) → array of SpyglassActivityEvent (free func
+ * set); empty for frames that are not `activity` notifications. */
+GPtrArray          *spyglass_parse_notification (GBytes  *frame,
+                                                 GError **error);
 
 G_END_DECLS

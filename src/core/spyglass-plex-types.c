@@ -9,6 +9,8 @@ G_DEFINE_BOXED_TYPE (SpyglassSection, spyglass_section,
                      spyglass_section_ref, spyglass_section_unref)
 G_DEFINE_BOXED_TYPE (SpyglassActivity, spyglass_activity,
                      spyglass_activity_copy, spyglass_activity_free)
+G_DEFINE_BOXED_TYPE (SpyglassActivityEvent, spyglass_activity_event,
+                     spyglass_activity_event_copy, spyglass_activity_event_free)
 
 SpyglassServerInfo *
 spyglass_server_info_copy (const SpyglassServerInfo *info)
@@ -136,4 +138,28 @@ spyglass_activity_free (SpyglassActivity *activity)
   g_free (activity->subtitle);
   g_free (activity->section_key);
   g_free (activity);
+}
+
+SpyglassActivityEvent *
+spyglass_activity_event_copy (const SpyglassActivityEvent *event)
+{
+  SpyglassActivityEvent *copy;
+
+  g_return_val_if_fail (event != NULL, NULL);
+  g_return_val_if_fail (event->activity != NULL, NULL);
+
+  copy = g_new0 (SpyglassActivityEvent, 1);
+  copy->kind = event->kind;
+  copy->activity = spyglass_activity_copy (event->activity);
+  return copy;
+}
+
+void
+spyglass_activity_event_free (SpyglassActivityEvent *event)
+{
+  if (event == NULL)
+    return;
+
+  spyglass_activity_free (event->activity);
+  g_free (event);
 }

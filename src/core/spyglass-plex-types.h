@@ -66,8 +66,29 @@ GType             spyglass_activity_get_type (void) G_GNUC_CONST;
 SpyglassActivity *spyglass_activity_copy     (const SpyglassActivity *activity);
 void              spyglass_activity_free     (SpyglassActivity       *activity);
 
+/* What happened to an activity, as a notification frame says. */
+typedef enum
+{
+  SPYGLASS_ACTIVITY_EVENT_STARTED,
+  SPYGLASS_ACTIVITY_EVENT_UPDATED,
+  SPYGLASS_ACTIVITY_EVENT_ENDED,
+} SpyglassActivityEventKind;
+
+/* One entry of an `activity` notification (plex-api.md §5.3). */
+typedef struct
+{
+  SpyglassActivityEventKind  kind;
+  SpyglassActivity          *activity;  /* owned, never NULL */
+} SpyglassActivityEvent;
+
+#define SPYGLASS_TYPE_ACTIVITY_EVENT (spyglass_activity_event_get_type ())
+GType                  spyglass_activity_event_get_type (void) G_GNUC_CONST;
+SpyglassActivityEvent *spyglass_activity_event_copy     (const SpyglassActivityEvent *event);
+void                   spyglass_activity_event_free     (SpyglassActivityEvent       *event);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpyglassServerInfo, spyglass_server_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpyglassSection, spyglass_section_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpyglassActivity, spyglass_activity_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpyglassActivityEvent, spyglass_activity_event_free)
 
 G_END_DECLS
