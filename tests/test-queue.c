@@ -574,6 +574,77 @@ test_kill_and_resume (Fixture       *fixture,
   g_assert_cmpuint (duplicates, <=, 1);
 }
 
+static void
+record_state (SpyglassRequest *request,
+              GParamSpec      *pspec,
+              GString         *states)
+{
+  g_string_append_printf (states, "%s ",
+                          spyglass_request_state_to_string (spyglass_request_get_state (request)));
+}
+
+/* With a scan monitor a request is done when Plex has finished scanning,
+ * not when Plex accepted it; over the WebSocket, or by polling when the
+ * WebSocket is refused.  Refresh-after-scan then sends a forced refresh
+ * of the same folder. */
+static void
+check_followed (Fixture  *fixture,
+                gboolean  websocket)
+{
+  g_autoptr(SpyglassScanMonitor) monitor = spyglass_scan_monitor_new (fixture->client);
+  g_autoptr(SpyglassQueue) queue = spyglass_queue_new (fixture->client, fixture->state_dir);
+  g_autoptr(GString) states = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *log = NULL;
+  g_autoptr(GPtrArray) forced = NULL;
+  SpyglassRequest *request;
+  gint64 accepted;
+
+  fake_plex_set_scan_duration (fixture->plex, 600);
+  fake_plex_set_websocket_enabled (fixture->plex, websocket);
+  spyglass_scan_monitor_set_poll_interval (monitor, 100);
+  spyglass_scan_monitor_start (monitor);
+
+  spyglass_queue_set_batch_window (queue, 0);
+  spyglass_queue_set_scan_monitor (queue, monitor);
+  spyglass_queue_set_refresh_after_scan (queue, TRUE);
+  g_assert_true (spyglass_queue_load (queue, NULL, &error));
+  spyglass_queue_start (queue);
+  spin (300);
+  g_assert_cmpint (spyglass_scan_monitor_get_mode (monitor), ==,
+                   websocket ? SPYGLASS_SCAN_MONITOR_WEBSOCKET : SPYGLASS_SCAN_MONITOR_POLLING);
+
+  request = spyglass_queue_add_folder (queue, "/data/music/Air", NULL, FALSE);
+  g_signal_connect (request, "notify::state", G_CALLBACK (record_state), states);
+  wait_idle (queue);
+
+  g_assert_cmpstr (states->str, ==, "sending scanning done ");
+  accepted = spyglass_request_get_sent (request);
+  /* Done at the end of Plex's 600 ms scan, not at its start. */
+  g_assert_cmpint (spyglass_request_get_finished (request) - accepted, >=, 400 * 1000);
+
+  log = refresh_log (fixture);
+  g_assert_cmpstr (log, ==, "3 /data/music/Air\n3 /data/music/Air\n");
+  forced = fake_plex_find_requests (fixture->plex, "GET", "/library/sections/3/refresh");
+  g_assert_null (fake_plex_request_get_param (forced->pdata[0], "force"));
+  g_assert_cmpstr (fake_plex_request_get_param_string (forced->pdata[1], "force"), ==, "1");
+  g_assert_cmpuint (spyglass_queue_get_history (queue)->len, ==, 2);
+}
+
+static void
+test_followed_websocket (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  check_followed (fixture, TRUE);
+}
+
+static void
+test_followed_polling (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  check_followed (fixture, FALSE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -594,6 +665,8 @@ main (int   argc,
   ADD ("/queue/lock", test_lock);
   ADD ("/queue/corrupt-file", test_corrupt_file);
   ADD ("/queue/kill-and-resume", test_kill_and_resume);
+  ADD ("/queue/followed/websocket", test_followed_websocket);
+  ADD ("/queue/followed/polling", test_followed_polling);
 
   return g_test_run ();
 }

@@ -12,6 +12,7 @@
 #include "spyglass-error.h"
 #include "spyglass-queue.h"
 #include "spyglass-route.h"
+#include "spyglass-scan-monitor.h"
 
 #define QUEUE_FILE_VERSION 1
 
@@ -49,6 +50,9 @@ struct _SpyglassQueue
 
   gboolean          paused;
   char             *pause_reason;
+
+  SpyglassScanMonitor *scan_monitor; /* follows accepted scans, or NULL */
+  gboolean          refresh_after_scan;
 
   GNetworkMonitor  *network_monitor;
   GCancellable     *cancellable;      /* cancelled on dispose */
@@ -741,6 +745,8 @@ handle_error (SpyglassQueue *self,
 }
 
 static void step (SpyglassQueue *self);
+static void follow (SpyglassQueue *self,
+                    const char    *section_key);
 
 static void
 on_sections_fetched (GObject      *source,
@@ -823,15 +829,116 @@ on_sent (GObject      *source,
 
       spyglass_request_set_sent (request, g_get_real_time ());
       spyglass_request_set_error (request, NULL);
-      /* Following the scan to its end is the scan monitor's job; until it
-       * is attached, an accepted request is done. */
-      finish_request (self, request, SPYGLASS_REQUEST_DONE, NULL);
+      /* Without a scan monitor there is nothing to follow: accepted is
+       * as done as it gets. */
+      if (self->scan_monitor != NULL)
+        spyglass_request_set_state (request, SPYGLASS_REQUEST_SCANNING);
+      else
+        finish_request (self, request, SPYGLASS_REQUEST_DONE, NULL);
     }
+  self->dirty = TRUE;
+
+  if (self->scan_monitor != NULL)
+    follow (self, spyglass_request_get_section_key (g_ptr_array_index (batch, 0)));
 
   save_queue (self);
   save_history (self);
   notify_idle_waiters (self);
   step (self);
+}
+
+/* A forced refresh of the same folder after its scan, when asked for. */
+static void
+queue_refresh_after (SpyglassQueue   *self,
+                     SpyglassRequest *scanned)
+{
+  g_autoptr(SpyglassRequest) refresh = NULL;
+  const char *local_path = spyglass_request_get_local_path (scanned);
+
+  if (!self->refresh_after_scan || spyglass_request_get_force (scanned) ||
+      local_path == NULL || spyglass_request_get_target_path (scanned) == NULL)
+    return;
+
+  refresh = spyglass_request_new_folder (local_path, NULL, TRUE);
+  spyglass_request_set_route (refresh,
+                              spyglass_request_get_section_key (scanned),
+                              spyglass_request_get_section_title (scanned),
+                              spyglass_request_get_target_path (scanned));
+  g_ptr_array_add (self->requests, g_object_ref (refresh));
+  g_list_model_items_changed (G_LIST_MODEL (self), self->requests->len - 1, 0, 1);
+}
+
+static void
+on_scan_followed (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SpyglassQueue *self = g_task_get_source_object (task);
+  const char *section_key = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) finished = g_ptr_array_new_with_free_func (g_object_unref);
+  gboolean scan_seen = FALSE;
+
+  if (!spyglass_scan_monitor_wait_finish (SPYGLASS_SCAN_MONITOR (source), result, &scan_seen, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  /* Every request of that library that was accepted before this scan
+   * ended is done: the scan covered it. */
+  for (guint i = 0; i < self->requests->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (self->requests, i);
+
+      if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SCANNING &&
+          g_strcmp0 (spyglass_request_get_section_key (request), section_key) == 0)
+        g_ptr_array_add (finished, g_object_ref (request));
+    }
+
+  for (guint i = 0; i < finished->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (finished, i);
+
+      /* The scan was accepted; only following it failed. */
+      finish_request (self, request, SPYGLASS_REQUEST_DONE, error);
+      queue_refresh_after (self, request);
+    }
+
+  self->dirty = TRUE;
+  save_queue (self);
+  save_history (self);
+  notify_idle_waiters (self);
+  if (self->requests->len > 0)
+    schedule_step (self, 0);
+}
+
+/* Waits for the end of the scan of @section_key, then finishes its
+ * requests. */
+static void
+follow (SpyglassQueue *self,
+        const char    *section_key)
+{
+  GTask *task = g_task_new (self, self->cancellable, NULL, NULL);
+
+  g_task_set_source_tag (task, follow);
+  g_task_set_task_data (task, g_strdup (section_key), g_free);
+  spyglass_scan_monitor_wait_async (self->scan_monitor, section_key, self->cancellable,
+                                    on_scan_followed, task);
+}
+
+static void
+on_scan_progress (SpyglassQueue *self,
+                  const char    *section_key,
+                  int            progress)
+{
+  for (guint i = 0; i < self->requests->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (self->requests, i);
+
+      if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SCANNING &&
+          g_strcmp0 (spyglass_request_get_section_key (request), section_key) == 0)
+        spyglass_request_set_progress (request, progress);
+    }
 }
 
 static void
@@ -1025,7 +1132,45 @@ spyglass_queue_start (SpyglassQueue *self)
     return;
 
   self->started = TRUE;
+
+  /* Scans accepted before a restart are followed again. */
+  if (self->scan_monitor != NULL)
+    {
+      g_autoptr(GHashTable) followed = g_hash_table_new (g_str_hash, g_str_equal);
+
+      for (guint i = 0; i < self->requests->len; i++)
+        {
+          SpyglassRequest *request = g_ptr_array_index (self->requests, i);
+          const char *key = spyglass_request_get_section_key (request);
+
+          if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SCANNING &&
+              g_hash_table_add (followed, (gpointer) key))
+            follow (self, key);
+        }
+    }
+
   schedule_step (self, 0);
+}
+
+void
+spyglass_queue_set_scan_monitor (SpyglassQueue       *self,
+                                 SpyglassScanMonitor *monitor)
+{
+  g_return_if_fail (SPYGLASS_IS_QUEUE (self));
+  g_return_if_fail (SPYGLASS_IS_SCAN_MONITOR (monitor));
+  g_return_if_fail (self->scan_monitor == NULL && !self->started);
+
+  self->scan_monitor = g_object_ref (monitor);
+  g_signal_connect_object (monitor, "scan-progress", G_CALLBACK (on_scan_progress),
+                           self, G_CONNECT_SWAPPED);
+}
+
+void
+spyglass_queue_set_refresh_after_scan (SpyglassQueue *self,
+                                       gboolean       refresh)
+{
+  g_return_if_fail (SPYGLASS_IS_QUEUE (self));
+  self->refresh_after_scan = refresh;
 }
 
 void
@@ -1185,6 +1330,7 @@ spyglass_queue_finalize (GObject *object)
     close (self->lock_fd);  /* releases the lock */
 
   g_clear_object (&self->client);
+  g_clear_object (&self->scan_monitor);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->path_map, spyglass_path_map_free);
   g_clear_pointer (&self->requests, g_ptr_array_unref);

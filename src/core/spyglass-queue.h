@@ -6,6 +6,7 @@
 #include "spyglass-client.h"
 #include "spyglass-path-map.h"
 #include "spyglass-request.h"
+#include "spyglass-scan-monitor.h"
 
 G_BEGIN_DECLS
 
@@ -48,6 +49,15 @@ SpyglassQueue   *spyglass_queue_new              (SpyglassClient   *client,
 gboolean         spyglass_queue_load             (SpyglassQueue    *self,
                                                   char            **recovered_path,
                                                   GError          **error);
+
+/* Follows accepted requests to the end of their library's scan (set
+ * before start()); without one, an accepted request is done. */
+void             spyglass_queue_set_scan_monitor (SpyglassQueue       *self,
+                                                  SpyglassScanMonitor *monitor);
+/* Follow each finished folder scan with a forced metadata refresh of the
+ * same folder. */
+void             spyglass_queue_set_refresh_after_scan (SpyglassQueue *self,
+                                                        gboolean       refresh);
 
 /* Starts sending (after load()). */
 void             spyglass_queue_start            (SpyglassQueue    *self);
