@@ -130,22 +130,50 @@ error_hint (const GError *error,
     }
 }
 
-static int
-plex_error (const GError *error,
-            Context      *ctx)
+/* The one line for @error: its message, where it happened, what to do. */
+static char *
+format_plex_error (const GError *error,
+                   Context      *ctx)
 {
   const char *hint = error_hint (error, ctx);
   const char *server = ctx != NULL && ctx->client != NULL
                        ? spyglass_client_get_base_url (ctx->client) : NULL;
 
   if (g_error_matches (error, SPYGLASS_ERROR, SPYGLASS_ERROR_UNREACHABLE) && server != NULL)
-    print_error (_("%s at %s — %s"), error->message, server, hint);
+    return g_strdup_printf (_("%s at %s — %s"), error->message, server, hint);
   else if (hint != NULL)
-    print_error ("%s — %s", error->message, hint);
+    return g_strdup_printf ("%s — %s", error->message, hint);
   else
-    print_error ("%s", error->message);
+    return g_strdup (error->message);
+}
 
+static int
+plex_error (const GError *error,
+            Context      *ctx)
+{
+  g_autofree char *line = format_plex_error (error, ctx);
+
+  print_error ("%s", line);
   return EXIT_PLEX_ERROR;
+}
+
+/* The same with a note after it, still one line. */
+G_GNUC_PRINTF (3, 4)
+static void
+plex_error_with_note (const GError *error,
+                      Context      *ctx,
+                      const char   *note_format,
+                      ...)
+{
+  g_autofree char *line = format_plex_error (error, ctx);
+  g_autofree char *note = NULL;
+  va_list args;
+
+  va_start (args, note_format);
+  note = g_strdup_vprintf (note_format, args);
+  va_end (args);
+
+  print_error ("%s; %s", line, note);
 }
 
 /* The command line is a short-lived process with nothing else to do, so
@@ -384,21 +412,6 @@ list_sections (Context  *ctx,
   return spyglass_client_list_sections_finish (ctx->client, wait_for (&result), error);
 }
 
-static SpyglassSection *
-find_section (GPtrArray  *sections,
-              const char *key)
-{
-  for (guint i = 0; i < sections->len; i++)
-    {
-      SpyglassSection *section = g_ptr_array_index (sections, i);
-
-      if (g_strcmp0 (section->key, key) == 0)
-        return section;
-    }
-
-  return NULL;
-}
-
 /* "Music (section 3)" */
 static char *
 section_label (SpyglassSection *section)
@@ -550,90 +563,142 @@ local_folder_for_argument (const char *argument)
   return g_steal_pointer (&absolute);
 }
 
-/* Where a folder goes when it lies in several libraries: the default one
- * if it is among them, else all of them. */
+/* "Scanning “/data/music/Air” in Music (section 3)", for what Plex
+ * accepted. */
 static void
-prefer_default_section (GPtrArray  *targets,
-                        const char *default_section)
+print_sent (SpyglassRequest *request)
 {
-  gboolean has_default = FALSE;
+  const char *title = spyglass_request_get_section_title (request);
+  const char *path = spyglass_request_get_target_path (request);
+  gboolean force = spyglass_request_get_force (request);
+  g_autofree char *label = g_strdup_printf (_("%s (section %s)"), title != NULL ? title : "",
+                                            spyglass_request_get_section_key (request));
 
-  if (default_section == NULL || default_section[0] == '\0' || targets->len < 2)
-    return;
-
-  for (guint i = 0; i < targets->len; i++)
+  if (path == NULL)
     {
-      SpyglassScanTarget *target = g_ptr_array_index (targets, i);
-
-      if (g_strcmp0 (target->section->key, default_section) == 0)
-        has_default = TRUE;
-    }
-
-  if (!has_default)
-    return;
-
-  for (guint i = targets->len; i > 0; i--)
-    {
-      SpyglassScanTarget *target = g_ptr_array_index (targets, i - 1);
-
-      if (g_strcmp0 (target->section->key, default_section) != 0)
-        g_ptr_array_remove_index (targets, i - 1);
-    }
-}
-
-static void
-print_sent (SpyglassScanTarget *target)
-{
-  g_autofree char *label = section_label (target->section);
-
-  if (target->path == NULL)
-    {
-      if (target->force)
+      if (force)
         g_print (_("Refreshing all metadata of %s\n"), label);
       else
         g_print (_("Scanning all of %s\n"), label);
     }
   else
     {
-      g_autofree char *display = g_filename_display_name (target->path);
+      g_autofree char *display = g_filename_display_name (path);
 
-      if (target->force)
+      if (force)
         g_print (_("Refreshing metadata of “%s” in %s\n"), display, label);
       else
         g_print (_("Scanning “%s” in %s\n"), display, label);
     }
 }
 
-/* Sends the targets in order; stops at the first failure, since the ones
- * after it would meet the same server. */
-static int
-send_targets (Context   *ctx,
-              GPtrArray *targets)
+/* One `spyglass scan`: what it added to the queue and how far it got. */
+typedef struct
 {
-  for (guint i = 0; i < targets->len; i++)
+  Context   *ctx;
+  GPtrArray *mine;     /* SpyglassRequest this run added */
+  GError    *stopped;  /* the failure that ends the run, or NULL */
+  gboolean   wait;     /* until Plex has scanned, not only accepted */
+} ScanRun;
+
+static void
+on_batch_sent (SpyglassQueue *queue,
+               GPtrArray     *batch,
+               ScanRun       *run)
+{
+  print_sent (g_ptr_array_index (batch, 0));
+}
+
+static void
+on_batch_failed (SpyglassQueue *queue,
+                 GPtrArray     *batch,
+                 const GError  *error,
+                 ScanRun       *run)
+{
+  /* The queue keeps trying in the background of a running Spyglass; a
+   * command stops at the first failure and leaves the rest queued. */
+  if (run->stopped == NULL)
+    run->stopped = g_error_copy (error);
+}
+
+static void
+on_request_finished (SpyglassQueue   *queue,
+                     SpyglassRequest *request,
+                     ScanRun         *run)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (spyglass_request_get_state (request) != SPYGLASS_REQUEST_FAILED ||
+      !g_ptr_array_find (run->mine, request, NULL))
+    return;
+
+  error = g_error_new_literal (SPYGLASS_ERROR, spyglass_request_get_error_code (request),
+                               spyglass_request_get_message (request));
+  plex_error (error, run->ctx);
+}
+
+static gboolean
+scan_run_done (ScanRun       *run,
+               SpyglassQueue *queue)
+{
+  if (run->stopped != NULL)
+    return TRUE;
+
+  /* Nothing may be on its way when the process ends: it would be sent
+   * again by the next run. */
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (queue)); i++)
     {
-      SpyglassScanTarget *target = g_ptr_array_index (targets, i);
-      g_autoptr(GAsyncResult) result = NULL;
-      g_autoptr(GError) error = NULL;
+      g_autoptr(SpyglassRequest) request = g_list_model_get_item (G_LIST_MODEL (queue), i);
 
-      spyglass_client_scan_async (ctx->client, target->section->key, target->path,
-                                  target->force, NULL, store_result, &result);
-      if (!spyglass_client_scan_finish (ctx->client, wait_for (&result), &error))
-        {
-          plex_error (error, ctx);
-          if (i + 1 < targets->len)
-            print_error (g_dngettext (GETTEXT_PACKAGE,
-                                      "%u request was not sent",
-                                      "%u requests were not sent",
-                                      targets->len - i - 1),
-                         targets->len - i - 1);
-          return EXIT_PLEX_ERROR;
-        }
-
-      print_sent (target);
+      if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SENDING)
+        return FALSE;
     }
 
-  return EXIT_SUCCESS;
+  for (guint i = 0; i < run->mine->len; i++)
+    {
+      SpyglassRequestState state = spyglass_request_get_state (g_ptr_array_index (run->mine, i));
+
+      if (state == SPYGLASS_REQUEST_QUEUED || state == SPYGLASS_REQUEST_SENDING ||
+          (run->wait && state == SPYGLASS_REQUEST_SCANNING))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static char *
+queue_state_dir (void)
+{
+  return g_build_filename (g_get_user_state_dir (), "spyglass", NULL);
+}
+
+/* Takes the queue, waiting a little for another command that holds it. */
+static gboolean
+load_queue (SpyglassQueue  *queue,
+            GError        **error)
+{
+  g_autofree char *recovered = NULL;
+
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (spyglass_queue_load (queue, &recovered, &local_error))
+        break;
+
+      if (!g_error_matches (local_error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_LOCKED) ||
+          attempt == 100)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_usleep (100 * 1000);
+    }
+
+  if (recovered != NULL)
+    print_error (_("The scan queue could not be read; it was kept as %s and a new one started"),
+                 recovered);
+  return TRUE;
 }
 
 /* spyglass scan */
@@ -643,15 +708,18 @@ command_scan (int    argc,
 {
   g_auto(GlobalOptions) options = { .timeout = G_MININT };
   g_auto(Context) ctx = { 0 };
-  g_autoptr(GPtrArray) sections = NULL;
-  g_autoptr(GPtrArray) targets = NULL;
-  g_autoptr(GPtrArray) batch = NULL;
+  g_autoptr(SpyglassQueue) queue = NULL;
+  g_autoptr(SpyglassScanMonitor) monitor = NULL;
+  g_autoptr(GPtrArray) mine = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GError) error = NULL;
   g_autofree char *section_key = NULL;
+  g_autofree char *state_dir = NULL;
   g_auto(GStrv) paths = NULL;
   gboolean all = FALSE;
   gboolean force = FALSE;
-  gboolean routing_failed = FALSE;
+  gboolean wait = FALSE;
+  ScanRun run = { 0 };
+  guint failed = 0;
   int status = 0;
   const GOptionEntry entries[] = {
     { "section", 's', 0, G_OPTION_ARG_STRING, &section_key,
@@ -660,13 +728,16 @@ command_scan (int    argc,
       N_("Scan the whole library (the default one, or every library)"), NULL },
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
       N_("Force a refresh of metadata, even if nothing changed"), NULL },
+    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
+      N_("Wait until Plex has finished scanning"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, N_("PATH…") },
     G_OPTION_ENTRY_NULL
   };
 
   if (!parse_options ("scan", _("[PATH…]"),
                       _("Ask Plex to scan these folders (a file means its folder), "
-                        "or with --all, whole libraries."),
+                        "or with --all, whole libraries. Requests go through the scan "
+                        "queue: what cannot be sent now is sent by the next run."),
                       entries, &options, &argc, &argv))
     return EXIT_USAGE;
   if (all && paths != NULL)
@@ -676,34 +747,43 @@ command_scan (int    argc,
   if (!context_init (&ctx, &options, "scan", &status))
     return status;
 
-  sections = list_sections (&ctx, &error);
-  if (sections == NULL)
-    return plex_error (error, &ctx);
+  state_dir = queue_state_dir ();
+  queue = spyglass_queue_new (ctx.client, state_dir);
+  spyglass_queue_set_batch_window (queue, 0);
+  spyglass_queue_set_threshold (queue, ctx.threshold);
+  spyglass_queue_set_default_section (queue, ctx.default_section);
+  spyglass_queue_set_path_map (queue, g_steal_pointer (&ctx.path_map));
+  if (ctx.settings != NULL)
+    spyglass_queue_set_refresh_after_scan (queue, g_settings_get_boolean (ctx.settings,
+                                                                         "refresh-metadata"));
+  if (wait)
+    {
+      monitor = spyglass_scan_monitor_new (ctx.client);
+      spyglass_scan_monitor_start (monitor);
+      spyglass_queue_set_scan_monitor (queue, monitor);
+    }
 
-  targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
+  if (!load_queue (queue, &error))
+    return plex_error (error, &ctx);
 
   if (all)
     {
       const char *key = section_key != NULL ? section_key : ctx.default_section;
 
       if (key != NULL && key[0] != '\0')
-        {
-          SpyglassSection *section = find_section (sections, key);
-
-          if (section == NULL)
-            {
-              g_set_error_literal (&error, SPYGLASS_ERROR, SPYGLASS_ERROR_SECTION_NOT_FOUND,
-                                   _("Library section not found"));
-              return plex_error (error, &ctx);
-            }
-          g_ptr_array_add (targets, spyglass_scan_target_new (section, NULL, force));
-        }
+        g_ptr_array_add (mine, g_object_ref (spyglass_queue_add_library (queue, key, force)));
       else
         {
+          g_autoptr(GPtrArray) sections = list_sections (&ctx, &error);
+
+          if (sections == NULL)
+            return plex_error (error, &ctx);
           for (guint i = 0; i < sections->len; i++)
-            g_ptr_array_add (targets,
-                             spyglass_scan_target_new (g_ptr_array_index (sections, i),
-                                                       NULL, force));
+            {
+              SpyglassSection *section = g_ptr_array_index (sections, i);
+              g_ptr_array_add (mine, g_object_ref (spyglass_queue_add_library (queue, section->key,
+                                                                              force)));
+            }
         }
     }
   else
@@ -711,34 +791,52 @@ command_scan (int    argc,
       for (guint i = 0; paths[i] != NULL; i++)
         {
           g_autofree char *local = local_folder_for_argument (paths[i]);
-          g_autoptr(GPtrArray) routed = NULL;
-          g_autoptr(GError) route_error = NULL;
 
-          routed = spyglass_route_local_path (ctx.path_map, local, sections, section_key,
-                                              force, &route_error);
-          if (routed == NULL)
-            {
-              /* Report it and go on: the other folders still get scanned. */
-              plex_error (route_error, &ctx);
-              routing_failed = TRUE;
-              continue;
-            }
-
-          if (section_key == NULL)
-            prefer_default_section (routed, ctx.default_section);
-
-          for (guint j = 0; j < routed->len; j++)
-            g_ptr_array_add (targets, g_steal_pointer (&g_ptr_array_index (routed, j)));
-          g_ptr_array_set_free_func (routed, NULL);
+          g_ptr_array_add (mine, g_object_ref (spyglass_queue_add_folder (queue, local, section_key,
+                                                                         force)));
         }
     }
 
-  batch = spyglass_coalesce (targets, ctx.threshold);
-  status = send_targets (&ctx, batch);
-  if (status == EXIT_SUCCESS && routing_failed)
-    status = EXIT_PLEX_ERROR;
+  run.ctx = &ctx;
+  run.mine = mine;
+  run.wait = wait;
+  g_signal_connect (queue, "batch-sent", G_CALLBACK (on_batch_sent), &run);
+  g_signal_connect (queue, "batch-failed", G_CALLBACK (on_batch_failed), &run);
+  g_signal_connect (queue, "request-finished", G_CALLBACK (on_request_finished), &run);
 
-  return status;
+  spyglass_queue_start (queue);
+  while (!scan_run_done (&run, queue))
+    g_main_context_iteration (NULL, TRUE);
+
+  g_signal_handlers_disconnect_by_data (queue, &run);
+
+  for (guint i = 0; i < mine->len; i++)
+    if (spyglass_request_get_state (g_ptr_array_index (mine, i)) == SPYGLASS_REQUEST_FAILED)
+      failed++;
+
+  if (run.stopped != NULL)
+    {
+      guint waiting = 0;
+
+      for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (queue)); i++)
+        {
+          g_autoptr(SpyglassRequest) request = g_list_model_get_item (G_LIST_MODEL (queue), i);
+
+          if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_QUEUED)
+            waiting++;
+        }
+
+      plex_error_with_note (run.stopped, &ctx,
+                            g_dngettext (GETTEXT_PACKAGE,
+                                         "%u request stays queued for the next run",
+                                         "%u requests stay queued for the next run",
+                                         waiting),
+                            waiting);
+      g_clear_error (&run.stopped);
+      return EXIT_PLEX_ERROR;
+    }
+
+  return failed > 0 ? EXIT_PLEX_ERROR : EXIT_SUCCESS;
 }
 
 static SpyglassActivity *

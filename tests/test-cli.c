@@ -527,6 +527,54 @@ test_scan_not_in_library (Fixture       *fixture,
   g_assert_cmpuint (strchr (fixture->err, '\n') - fixture->err + 1, ==, strlen (fixture->err));
 }
 
+static void assert_fails (Fixture    *fixture,
+                          const char *expected_err);
+
+/* What cannot be sent now stays queued on disk and goes with the next
+ * run. */
+static void
+test_scan_kept_for_next_run (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  guint16 port = fake_plex_get_port (fixture->plex);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *log = NULL;
+
+  fake_plex_stop (fixture->plex);
+  run (fixture, "scan", "/data/music/Air");
+  expected = g_strdup_printf ("spyglass: Cannot reach Plex server at %s — check the address and "
+                              "port, and that Plex is running; 1 request stays queued for the "
+                              "next run\n", fake_plex_get_url (fixture->plex));
+  assert_fails (fixture, expected);
+
+  g_assert_true (fake_plex_start_on_port (fixture->plex, port, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (run (fixture, "scan", "/data/music/Can"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==,
+                   "Scanning “/data/music/Air” in Music (section 3)\n"
+                   "Scanning “/data/music/Can” in Music (section 3)\n");
+  log = refresh_log (fixture);
+  g_assert_cmpstr (log, ==, "GET 3 /data/music/Air\nGET 3 /data/music/Can\n");
+}
+
+/* --wait returns when Plex has finished scanning, not when it accepted. */
+static void
+test_scan_wait (Fixture       *fixture,
+                gconstpointer  data)
+{
+  fake_plex_set_scan_duration (fixture->plex, 1500);
+  g_assert_cmpint (run (fixture, "scan", "--wait", "/data/music/Air"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, "Scanning “/data/music/Air” in Music (section 3)\n");
+  g_assert_false (fake_plex_is_scanning (fixture->plex, "3"));
+  g_assert_cmpint (fixture->elapsed_us, >=, 1200 * 1000);
+  g_assert_cmpint (fake_plex_get_last_ended_time (fixture->plex), >, 0);
+
+  /* Without it, the command is back at once, the scan still running. */
+  g_assert_cmpint (run (fixture, "scan", "/data/music/Can"), ==, 0);
+  g_assert_true (fake_plex_is_scanning (fixture->plex, "3"));
+}
+
 static void
 test_cancel (Fixture       *fixture,
              gconstpointer  data)
@@ -600,7 +648,15 @@ test_error_invalid_token (Fixture       *fixture,
   fixture_set_env (fixture, "PLEX_TOKEN", NULL);
   run (fixture, "scan", "/data/music/Air");
   assert_fails (fixture, "spyglass: Invalid Plex token — this server needs a token: store one "
-                         "with “spyglass config --token-stdin”\n");
+                         "with “spyglass config --token-stdin”; 1 request stays queued for the "
+                         "next run\n");
+
+  /* The next run with a token sends it, with its own. */
+  fixture_set_env (fixture, "PLEX_TOKEN", fake_plex_get_token (fixture->plex));
+  g_assert_cmpint (run (fixture, "scan", "/data/movies/Alien"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==,
+                   "Scanning “/data/music/Air” in Music (section 3)\n"
+                   "Scanning “/data/movies/Alien” in Movies (section 1)\n");
 }
 
 static void
@@ -1079,6 +1135,8 @@ main (int   argc,
   ADD ("/cli/scan/force", test_scan_force);
   ADD ("/cli/scan/coalesce", test_scan_coalesce);
   ADD ("/cli/scan/not-in-library", test_scan_not_in_library);
+  ADD ("/cli/scan/kept-for-next-run", test_scan_kept_for_next_run);
+  ADD ("/cli/scan/wait", test_scan_wait);
   ADD ("/cli/cancel", test_cancel);
   ADD ("/cli/status", test_status);
   ADD ("/cli/error/invalid-token", test_error_invalid_token);
