@@ -186,7 +186,7 @@ test_send (Fixture       *fixture,
   /* What is on disk: an empty queue, and the history. */
   queue_file = file_contents (fixture, "queue.json");
   g_assert_nonnull (strstr (queue_file, "\"requests\":[]"));
-  history_file = file_contents (fixture, "history.json");
+  history_file = file_contents (fixture, "history.jsonl");
   g_assert_nonnull (strstr (history_file, "/data/music/Air/Moon Safari"));
   g_assert_nonnull (strstr (history_file, "\"state\":\"done\""));
 }

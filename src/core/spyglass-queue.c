@@ -29,7 +29,10 @@ struct _SpyglassQueue
   int               lock_fd;          /* -1 until load() */
 
   GPtrArray        *requests;         /* SpyglassRequest, oldest first: the list model */
-  GPtrArray        *history;          /* SpyglassRequest, newest last */
+  GPtrArray        *history;          /* SpyglassRequest, newest last; read lazily */
+  gboolean          history_loaded;
+  guint             history_written;  /* lines appended since the start */
+  GPtrArray        *history_pending;  /* finished, not yet appended to the file */
 
   GPtrArray        *sections;         /* the server's libraries, or NULL until fetched */
   gboolean          sections_stale;   /* fetch again before routing */
@@ -47,6 +50,7 @@ struct _SpyglassQueue
   gboolean          busy;             /* a fetch or a send is on its way */
   gboolean          started;
   gboolean          dirty;            /* the queue file is behind */
+  gboolean          unsaved;          /* ... by requests it does not hold at all */
 
   gboolean          paused;
   char             *pause_reason;
@@ -54,7 +58,7 @@ struct _SpyglassQueue
   SpyglassScanMonitor *scan_monitor; /* follows accepted scans, or NULL */
   gboolean          refresh_after_scan;
 
-  GNetworkMonitor  *network_monitor;
+  GNetworkMonitor  *network_monitor;  /* from the first failure on (not owned) */
   GCancellable     *cancellable;      /* cancelled on dispose */
   GList            *idle_waiters;     /* GTask */
 };
@@ -84,6 +88,8 @@ static guint signals[N_SIGNALS];
 
 static void schedule_step (SpyglassQueue *self,
                            guint          delay_ms);
+static void on_network_changed (SpyglassQueue *self,
+                                gboolean       available);
 static void schedule_backoff (SpyglassQueue *self,
                               guint          delay_ms);
 
@@ -130,6 +136,7 @@ static gboolean
 write_json_file (const char  *path,
                  const char  *member,
                  GPtrArray   *requests,
+                 gboolean     durable,
                  GError     **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -156,7 +163,8 @@ write_json_file (const char  *path,
   /* Atomic replace, and on disk before we go on: a crash leaves either the
    * old file or the new one. */
   if (!g_file_set_contents_full (path, text, length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 G_FILE_SET_CONTENTS_CONSISTENT |
+                                 (durable ? G_FILE_SET_CONTENTS_DURABLE : 0),
                                  0600, &local_error))
     {
       g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
@@ -175,22 +183,116 @@ save_queue (SpyglassQueue *self)
   if (self->lock_fd < 0)
     return;
 
-  if (!write_json_file (self->queue_path, "requests", self->requests, &error))
+  if (!write_json_file (self->queue_path, "requests", self->requests, TRUE, &error))
     g_warning ("%s", error->message);
   else
-    self->dirty = FALSE;
+    self->dirty = self->unsaved = FALSE;
+}
+
+#define HISTORY_COMPACT_SIZE (256 * 1024)
+
+static char *
+request_to_line (SpyglassRequest *request)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) node = spyglass_request_to_json (request);
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  return g_strconcat (text, "\n", NULL);
+}
+
+/* The history file holds one JSON object a line, oldest first: finishing
+ * a request appends a line, so nobody rewrites (or even reads) the whole
+ * history to add to it.  Lines that cannot be read are skipped. */
+static void
+ensure_history_loaded (SpyglassQueue *self)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (self->history_loaded)
+    return;
+  self->history_loaded = TRUE;
+
+  if (g_file_get_contents (self->history_path, &contents, NULL, NULL))
+    {
+      lines = g_strsplit (contents, "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          g_autoptr(JsonParser) parser = json_parser_new ();
+          g_autoptr(GError) error = NULL;
+          SpyglassRequest *request;
+
+          if (lines[i][0] == '\0')
+            continue;
+          if (!json_parser_load_from_data (parser, lines[i], -1, &error) ||
+              (request = spyglass_request_new_from_json (json_parser_get_root (parser), &error)) == NULL)
+            {
+              g_debug ("Skipping line %u of %s: %s", i + 1, self->history_path, error->message);
+              continue;
+            }
+          g_ptr_array_add (loaded, request);
+        }
+    }
+
+  /* The last lines are the requests finished since the start, which are
+   * in memory already: keep those objects. */
+  g_ptr_array_set_size (loaded, loaded->len - MIN (loaded->len, self->history_written));
+  g_ptr_array_extend_and_steal (loaded, g_steal_pointer (&self->history));
+  self->history = g_steal_pointer (&loaded);
+  if (self->history->len > SPYGLASS_QUEUE_HISTORY_SIZE)
+    g_ptr_array_remove_range (self->history, 0, self->history->len - SPYGLASS_QUEUE_HISTORY_SIZE);
+}
+
+static void
+compact_history (SpyglassQueue *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  ensure_history_loaded (self);
+  for (guint i = 0; i < self->history->len; i++)
+    {
+      g_autofree char *line = request_to_line (g_ptr_array_index (self->history, i));
+      g_string_append (text, line);
+    }
+
+  if (!g_file_set_contents_full (self->history_path, text->str, text->len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_warning ("Cannot save the scan history: %s", error->message);
 }
 
 static void
 save_history (SpyglassQueue *self)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) text = NULL;
+  GStatBuf st;
+  int fd;
 
-  if (self->lock_fd < 0)
+  if (self->lock_fd < 0 || self->history_pending->len == 0)
     return;
 
-  if (!write_json_file (self->history_path, "history", self->history, &error))
-    g_warning ("%s", error->message);
+  text = g_string_new (NULL);
+  for (guint i = 0; i < self->history_pending->len; i++)
+    {
+      g_autofree char *line = request_to_line (g_ptr_array_index (self->history_pending, i));
+      g_string_append (text, line);
+    }
+  self->history_written += self->history_pending->len;
+  g_ptr_array_set_size (self->history_pending, 0);
+
+  /* The history is a record, not a promise: appended, no fsync. */
+  fd = g_open (self->history_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || write (fd, text->str, text->len) != (gssize) text->len)
+    g_warning ("Cannot save the scan history in %s: %s", self->history_path, g_strerror (errno));
+  if (fd >= 0)
+    close (fd);
+
+  if (g_stat (self->history_path, &st) == 0 && st.st_size > HISTORY_COMPACT_SIZE)
+    compact_history (self);
 }
 
 /* Reads @path's @member array.  A missing file is an empty list; an
@@ -307,13 +409,22 @@ take_lock (SpyglassQueue  *self,
   return TRUE;
 }
 
+static void
+add_to_history (SpyglassQueue   *self,
+                SpyglassRequest *request)
+{
+  g_ptr_array_add (self->history_pending, g_object_ref (request));
+  g_ptr_array_add (self->history, g_object_ref (request));
+  if (self->history->len > SPYGLASS_QUEUE_HISTORY_SIZE)
+    g_ptr_array_remove_range (self->history, 0, self->history->len - SPYGLASS_QUEUE_HISTORY_SIZE);
+}
+
 gboolean
 spyglass_queue_load (SpyglassQueue  *self,
                      char          **recovered_path,
                      GError        **error)
 {
   g_autoptr(GPtrArray) requests = NULL;
-  g_autoptr(GPtrArray) history = NULL;
   g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (SPYGLASS_IS_QUEUE (self), FALSE);
@@ -338,17 +449,6 @@ spyglass_queue_load (SpyglassQueue  *self,
       g_clear_error (&local_error);
     }
 
-  history = read_json_file (self->history_path, "history", &local_error);
-  if (history == NULL)
-    {
-      g_autofree char *aside = set_aside (self->history_path);
-
-      g_warning ("The scan history %s could not be read (%s); it was kept as %s",
-                 self->history_path, local_error->message, aside);
-      history = g_ptr_array_new_with_free_func (g_object_unref);
-    }
-  g_ptr_array_extend_and_steal (self->history, g_steal_pointer (&history));
-
   /* Resume: what was on its way is sent again (Plex may have it once
    * more, never lost); what was finished belongs to the history. */
   for (guint i = 0; i < requests->len; i++)
@@ -368,13 +468,10 @@ spyglass_queue_load (SpyglassQueue  *self,
         case SPYGLASS_REQUEST_DONE:
         case SPYGLASS_REQUEST_FAILED:
         default:
-          g_ptr_array_add (self->history, g_object_ref (request));
+          add_to_history (self, request);
           break;
         }
     }
-
-  if (self->history->len > SPYGLASS_QUEUE_HISTORY_SIZE)
-    g_ptr_array_remove_range (self->history, 0, self->history->len - SPYGLASS_QUEUE_HISTORY_SIZE);
 
   if (self->requests->len > 0)
     g_list_model_items_changed (G_LIST_MODEL (self), 0, 0, self->requests->len);
@@ -394,6 +491,9 @@ notify_idle_waiters (SpyglassQueue *self)
 
   if (self->requests->len > 0)
     return;
+
+  /* Idle: a good moment to bring the history up to date. */
+  save_history (self);
 
   waiters = g_steal_pointer (&self->idle_waiters);
   for (GList *l = waiters; l != NULL; l = l->next)
@@ -425,10 +525,7 @@ finish_request (SpyglassQueue        *self,
       g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
     }
 
-  g_ptr_array_add (self->history, g_object_ref (request));
-  if (self->history->len > SPYGLASS_QUEUE_HISTORY_SIZE)
-    g_ptr_array_remove_range (self->history, 0, self->history->len - SPYGLASS_QUEUE_HISTORY_SIZE);
-
+  add_to_history (self, request);
   self->dirty = TRUE;
   g_signal_emit (self, signals[REQUEST_FINISHED], 0, request);
 }
@@ -527,6 +624,7 @@ route_pending (SpyglassQueue *self)
                                           target->path);
               g_ptr_array_insert (self->requests, i + t, g_object_ref (copy));
               g_list_model_items_changed (G_LIST_MODEL (self), i + t, 0, 1);
+              self->unsaved = TRUE;
             }
         }
       i += targets->len - 1;
@@ -727,6 +825,15 @@ handle_error (SpyglassQueue *self,
     {
       guint delay;
 
+      /* Only now is the network's state of interest; the monitor loads
+       * GIO modules, which a command that succeeds at once need not pay. */
+      if (self->network_monitor == NULL)
+        {
+          self->network_monitor = g_network_monitor_get_default ();
+          g_signal_connect_object (self->network_monitor, "network-changed",
+                                   G_CALLBACK (on_network_changed), self, G_CONNECT_SWAPPED);
+        }
+
       self->failures++;
       delay = backoff_delay (self);
       g_debug ("Plex unavailable (%s); next try in %u ms", error->message, delay);
@@ -811,7 +918,6 @@ on_sent (GObject      *source,
           self->sections_stale = TRUE;
           self->dirty = TRUE;
           save_queue (self);
-          save_history (self);
           notify_idle_waiters (self);
           step (self);
           return;
@@ -842,7 +948,6 @@ on_sent (GObject      *source,
     follow (self, spyglass_request_get_section_key (g_ptr_array_index (batch, 0)));
 
   save_queue (self);
-  save_history (self);
   notify_idle_waiters (self);
   step (self);
 }
@@ -866,6 +971,7 @@ queue_refresh_after (SpyglassQueue   *self,
                               spyglass_request_get_target_path (scanned));
   g_ptr_array_add (self->requests, g_object_ref (refresh));
   g_list_model_items_changed (G_LIST_MODEL (self), self->requests->len - 1, 0, 1);
+  self->unsaved = TRUE;
 }
 
 static void
@@ -906,7 +1012,6 @@ on_scan_followed (GObject      *source,
 
   self->dirty = TRUE;
   save_queue (self);
-  save_history (self);
   notify_idle_waiters (self);
   if (self->requests->len > 0)
     schedule_step (self, 0);
@@ -957,9 +1062,10 @@ send_batch (SpyglassQueue *self,
     }
 
   /* On disk before it leaves: after a crash from here on, it is sent again
-   * rather than forgotten. */
-  self->dirty = TRUE;
-  save_queue (self);
+   * rather than forgotten.  (Its state "sending" need not be on disk: a
+   * queued request is sent again all the same.) */
+  if (self->unsaved)
+    save_queue (self);
 
   task = g_task_new (self, self->cancellable, NULL, NULL);
   g_task_set_source_tag (task, send_batch);
@@ -987,7 +1093,7 @@ step (SpyglassQueue *self)
     {
       if (self->sections == NULL || self->sections_stale)
         {
-          if (self->dirty)
+          if (self->unsaved)
             save_queue (self);
           self->busy = TRUE;
           spyglass_client_list_sections_async (self->client, self->cancellable,
@@ -1093,7 +1199,7 @@ add_request (SpyglassQueue   *self,
 {
   g_ptr_array_add (self->requests, request);
   g_list_model_items_changed (G_LIST_MODEL (self), self->requests->len - 1, 0, 1);
-  self->dirty = TRUE;
+  self->dirty = self->unsaved = TRUE;
 
   /* Requests arriving together are routed and coalesced together. */
   schedule_step (self, self->batch_window);
@@ -1240,6 +1346,8 @@ GPtrArray *
 spyglass_queue_get_history (SpyglassQueue *self)
 {
   g_return_val_if_fail (SPYGLASS_IS_QUEUE (self), NULL);
+
+  ensure_history_loaded (self);
   return self->history;
 }
 
@@ -1287,13 +1395,11 @@ spyglass_queue_new (SpyglassClient *client,
   self->client = g_object_ref (client);
   self->state_dir = g_strdup (state_dir);
   self->queue_path = g_build_filename (state_dir, "queue.json", NULL);
-  self->history_path = g_build_filename (state_dir, "history.json", NULL);
+  self->history_path = g_build_filename (state_dir, "history.jsonl", NULL);
   self->lock_path = g_build_filename (state_dir, "queue.lock", NULL);
 
   g_signal_connect_object (client, "notify::token", G_CALLBACK (on_token_changed),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->network_monitor, "network-changed",
-                           G_CALLBACK (on_network_changed), self, G_CONNECT_SWAPPED);
   return self;
 }
 
@@ -1308,6 +1414,7 @@ spyglass_queue_dispose (GObject *object)
   /* Whatever changed since the last save is kept for the next start. */
   if (self->dirty)
     save_queue (self);
+  save_history (self);
 
   while (self->idle_waiters != NULL)
     {
@@ -1335,6 +1442,7 @@ spyglass_queue_finalize (GObject *object)
   g_clear_pointer (&self->path_map, spyglass_path_map_free);
   g_clear_pointer (&self->requests, g_ptr_array_unref);
   g_clear_pointer (&self->history, g_ptr_array_unref);
+  g_clear_pointer (&self->history_pending, g_ptr_array_unref);
   g_clear_pointer (&self->sections, g_ptr_array_unref);
   g_free (self->state_dir);
   g_free (self->queue_path);
@@ -1404,11 +1512,11 @@ spyglass_queue_init (SpyglassQueue *self)
   self->lock_fd = -1;
   self->requests = g_ptr_array_new_with_free_func (g_object_unref);
   self->history = g_ptr_array_new_with_free_func (g_object_unref);
+  self->history_pending = g_ptr_array_new_with_free_func (g_object_unref);
   self->path_map = spyglass_path_map_new ();
   self->threshold = 10;
   self->batch_window = SPYGLASS_QUEUE_DEFAULT_BATCH_WINDOW;
   self->min_backoff = SPYGLASS_QUEUE_MIN_BACKOFF;
   self->max_backoff = SPYGLASS_QUEUE_MAX_BACKOFF;
   self->cancellable = g_cancellable_new ();
-  self->network_monitor = g_network_monitor_get_default ();
 }
