@@ -132,6 +132,37 @@ spyglass_queue_list_model_init (GListModelInterface *iface)
  * Files
  * ------------------------------------------------------------------------ */
 
+/* g_file_set_contents_full() syncs whenever it replaces a file. */
+static void
+replace_without_sync (const char  *path,
+                      const char  *text,
+                      gsize        length,
+                      GError     **error)
+{
+  g_autofree char *tmp_path = g_strconcat (path, ".XXXXXX", NULL);
+  int fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0600);
+  gboolean written;
+
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   "%s: %s", tmp_path, g_strerror (saved_errno));
+      return;
+    }
+
+  written = write (fd, text, length) == (gssize) length;
+  if (close (fd) != 0 || !written || g_rename (tmp_path, path) != 0)
+    {
+      int saved_errno = errno;
+
+      g_unlink (tmp_path);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   "%s: %s", path, g_strerror (saved_errno));
+    }
+}
+
 static gboolean
 write_json_file (const char  *path,
                  const char  *member,
@@ -160,12 +191,18 @@ write_json_file (const char  *path,
   json_generator_set_root (generator, root);
   text = json_generator_to_data (generator, &length);
 
-  /* Atomic replace, and on disk before we go on: a crash leaves either the
-   * old file or the new one. */
-  if (!g_file_set_contents_full (path, text, length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT |
-                                 (durable ? G_FILE_SET_CONTENTS_DURABLE : 0),
-                                 0600, &local_error))
+  /* Always an atomic replace: a crash leaves the old file or the new one.
+   * Durable (fsync of the file and its folder) when a request would
+   * otherwise be lost; a state change after Plex accepted a request is not
+   * worth it: losing it sends that one request again. */
+  if (durable)
+    g_file_set_contents_full (path, text, length,
+                              G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                              0600, &local_error);
+  else
+    replace_without_sync (path, text, length, &local_error);
+
+  if (local_error != NULL)
     {
       g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
                    _("Cannot save the scan queue: %s"), local_error->message);
@@ -183,7 +220,7 @@ save_queue (SpyglassQueue *self)
   if (self->lock_fd < 0)
     return;
 
-  if (!write_json_file (self->queue_path, "requests", self->requests, TRUE, &error))
+  if (!write_json_file (self->queue_path, "requests", self->requests, self->unsaved, &error))
     g_warning ("%s", error->message);
   else
     self->dirty = self->unsaved = FALSE;
@@ -260,8 +297,8 @@ compact_history (SpyglassQueue *self)
       g_string_append (text, line);
     }
 
-  if (!g_file_set_contents_full (self->history_path, text->str, text->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+  replace_without_sync (self->history_path, text->str, text->len, &error);
+  if (error != NULL)
     g_warning ("Cannot save the scan history: %s", error->message);
 }
 
