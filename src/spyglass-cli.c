@@ -13,6 +13,9 @@
 #include "spyglass-core.h"
 #include "spyglass-settings.h"
 
+#include <glib-unix.h>
+#include <signal.h>
+
 #define EXIT_PLEX_ERROR 1
 #define EXIT_USAGE      2
 
@@ -701,6 +704,172 @@ load_queue (SpyglassQueue  *queue,
   return TRUE;
 }
 
+/* The running Spyglass (the window or `spyglass service`), if any: its
+ * connection, or NULL.  Never starts a bus. */
+static GDBusConnection *
+running_instance (void)
+{
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  gboolean owned = FALSE;
+
+  if (!spyglass_session_bus_available ())
+    return NULL;
+
+  connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  if (connection == NULL)
+    return NULL;
+
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", SPYGLASS_BUS_NAME),
+                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE,
+                                       2000, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &owned);
+
+  return owned ? g_steal_pointer (&connection) : NULL;
+}
+
+typedef struct
+{
+  GHashTable *pending;  /* ids not finished yet */
+  guint       failed;
+} JoinWait;
+
+static void
+on_request_changed (GDBusConnection *connection,
+                    const char      *sender,
+                    const char      *object_path,
+                    const char      *interface_name,
+                    const char      *signal_name,
+                    GVariant        *parameters,
+                    gpointer         user_data)
+{
+  JoinWait *wait = user_data;
+  const char *id, *state, *message;
+
+  g_variant_get (parameters, "(&s&s&s)", &id, &state, &message);
+  if (!g_hash_table_contains (wait->pending, id))
+    return;
+
+  if (g_str_equal (state, "failed"))
+    {
+      print_error ("%s", message);
+      wait->failed++;
+    }
+  if (g_str_equal (state, "done") || g_str_equal (state, "failed"))
+    g_hash_table_remove (wait->pending, id);
+}
+
+/* Hands the requests to the running instance's queue; with @wait, follows
+ * them to their end. */
+static int
+join_running_queue (GDBusConnection  *connection,
+                    Context          *ctx,
+                    char            **paths,
+                    const char       *section_key,
+                    gboolean          all,
+                    gboolean          force,
+                    gboolean          wait)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  JoinWait join = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), 0 };
+  guint subscription;
+
+  /* Subscribe first: a fast server could finish before the reply. */
+  subscription = g_dbus_connection_signal_subscribe (connection, SPYGLASS_BUS_NAME,
+                                                     SPYGLASS_QUEUE_INTERFACE, "RequestChanged",
+                                                     SPYGLASS_QUEUE_OBJECT_PATH, NULL,
+                                                     G_DBUS_SIGNAL_FLAGS_NONE,
+                                                     on_request_changed, &join, NULL);
+
+  if (all)
+    {
+      const char *key = section_key != NULL ? section_key : ctx->default_section;
+      g_autoptr(GPtrArray) sections = NULL;
+
+      if (key == NULL || key[0] == '\0')
+        {
+          sections = list_sections (ctx, &error);
+          if (sections == NULL)
+            {
+              g_dbus_connection_signal_unsubscribe (connection, subscription);
+              g_hash_table_unref (join.pending);
+              return plex_error (error, ctx);
+            }
+        }
+
+      for (guint i = 0; sections == NULL ? i < 1 : i < sections->len; i++)
+        {
+          const char *library = sections != NULL ? ((SpyglassSection *) sections->pdata[i])->key : key;
+          const char *id;
+
+          g_clear_pointer (&reply, g_variant_unref);
+          reply = g_dbus_connection_call_sync (connection, SPYGLASS_BUS_NAME, SPYGLASS_QUEUE_OBJECT_PATH,
+                                               SPYGLASS_QUEUE_INTERFACE, "AddLibrary",
+                                               g_variant_new ("(sb)", library, force),
+                                               G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE,
+                                               10000, NULL, &error);
+          if (reply == NULL)
+            break;
+          g_variant_get (reply, "(&s)", &id);
+          g_ptr_array_add (ids, g_strdup (id));
+        }
+    }
+  else
+    {
+      GVariantBuilder builder;
+      g_autoptr(GVariantIter) iter = NULL;
+      const char *id;
+
+      g_variant_builder_init (&builder, G_VARIANT_TYPE ("aay"));
+      for (guint i = 0; paths[i] != NULL; i++)
+        {
+          g_autofree char *local = local_folder_for_argument (paths[i]);
+          g_variant_builder_add (&builder, "^ay", local);
+        }
+      reply = g_dbus_connection_call_sync (connection, SPYGLASS_BUS_NAME, SPYGLASS_QUEUE_OBJECT_PATH,
+                                           SPYGLASS_QUEUE_INTERFACE, "AddFolders",
+                                           g_variant_new ("(@aaysb)", g_variant_builder_end (&builder),
+                                                          section_key != NULL ? section_key : "", force),
+                                           G_VARIANT_TYPE ("(as)"), G_DBUS_CALL_FLAGS_NONE,
+                                           10000, NULL, &error);
+      if (reply != NULL)
+        {
+          g_variant_get (reply, "(as)", &iter);
+          while (g_variant_iter_next (iter, "&s", &id))
+            g_ptr_array_add (ids, g_strdup (id));
+        }
+    }
+
+  if (error != NULL)
+    {
+      g_dbus_connection_signal_unsubscribe (connection, subscription);
+      g_hash_table_unref (join.pending);
+      g_dbus_error_strip_remote_error (error);
+      print_error (_("The running Spyglass did not take the requests: %s"), error->message);
+      return EXIT_PLEX_ERROR;
+    }
+
+  g_print (g_dngettext (GETTEXT_PACKAGE,
+                        "Queued %u request in the running Spyglass\n",
+                        "Queued %u requests in the running Spyglass\n", ids->len),
+           ids->len);
+
+  for (guint i = 0; i < ids->len; i++)
+    g_hash_table_add (join.pending, g_strdup (ids->pdata[i]));
+
+  while (wait && g_hash_table_size (join.pending) > 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_dbus_connection_signal_unsubscribe (connection, subscription);
+  g_hash_table_unref (join.pending);
+  return join.failed > 0 ? EXIT_PLEX_ERROR : EXIT_SUCCESS;
+}
+
 /* spyglass scan */
 static int
 command_scan (int    argc,
@@ -746,6 +915,14 @@ command_scan (int    argc,
     return usage_error ("scan", _("no folder to scan"));
   if (!context_init (&ctx, &options, "scan", &status))
     return status;
+
+  /* A running Spyglass owns the queue: join it. */
+  {
+    g_autoptr(GDBusConnection) connection = running_instance ();
+
+    if (connection != NULL)
+      return join_running_queue (connection, &ctx, paths, section_key, all, force, wait);
+  }
 
   state_dir = queue_state_dir ();
   queue = spyglass_queue_new (ctx.client, state_dir);
@@ -1267,6 +1444,90 @@ command_config (int    argc,
   return EXIT_SUCCESS;
 }
 
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  g_application_release (G_APPLICATION (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
+/* spyglass service */
+static int
+command_service (int    argc,
+                 char **argv)
+{
+  g_auto(GlobalOptions) options = { .timeout = G_MININT };
+  g_auto(Context) ctx = { 0 };
+  g_autoptr(GApplication) app = NULL;
+  g_autoptr(SpyglassQueue) queue = NULL;
+  g_autoptr(SpyglassScanMonitor) monitor = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *state_dir = NULL;
+  GDBusConnection *connection;
+  int status = 0;
+
+  if (!parse_options ("service", "",
+                      _("Keep running and own the scan queue: “spyglass scan” from scripts "
+                        "and importers joins it, and scans are followed to their end."),
+                      NULL, &options, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc > 1)
+    return usage_error ("service", _("unexpected argument"));
+  if (!spyglass_session_bus_available ())
+    {
+      print_error (_("There is no session bus to offer the queue on; "
+                     "“spyglass scan” works on its own without one"));
+      return EXIT_PLEX_ERROR;
+    }
+  if (!context_init (&ctx, &options, "service", &status))
+    return status;
+
+  {
+    g_autoptr(GDBusConnection) running = running_instance ();
+
+    if (running != NULL)
+      {
+        print_error (_("Spyglass is already running"));
+        return EXIT_PLEX_ERROR;
+      }
+  }
+
+  app = g_application_new (SPYGLASS_BUS_NAME, G_APPLICATION_IS_SERVICE);
+  if (!g_application_register (app, NULL, &error))
+    return plex_error (error, &ctx);
+  if (g_application_get_is_remote (app))
+    {
+      print_error (_("Spyglass is already running"));
+      return EXIT_PLEX_ERROR;
+    }
+  connection = g_application_get_dbus_connection (app);
+
+  state_dir = queue_state_dir ();
+  queue = spyglass_queue_new (ctx.client, state_dir);
+  spyglass_queue_set_threshold (queue, ctx.threshold);
+  spyglass_queue_set_default_section (queue, ctx.default_section);
+  spyglass_queue_set_path_map (queue, g_steal_pointer (&ctx.path_map));
+  if (ctx.settings != NULL)
+    spyglass_queue_set_refresh_after_scan (queue, g_settings_get_boolean (ctx.settings,
+                                                                         "refresh-metadata"));
+  monitor = spyglass_scan_monitor_new (ctx.client);
+  spyglass_scan_monitor_start (monitor);
+  spyglass_queue_set_scan_monitor (queue, monitor);
+
+  if (!load_queue (queue, &error) ||
+      spyglass_queue_service_export (queue, connection, &error) == 0)
+    return plex_error (error, &ctx);
+
+  spyglass_queue_start (queue);
+  g_application_hold (app);
+  g_unix_signal_add (SIGINT, on_quit_signal, app);
+  g_unix_signal_add (SIGTERM, on_quit_signal, app);
+
+  g_print (_("Spyglass is running and owns the scan queue; stop it with Ctrl+C\n"));
+  fflush (stdout);
+  return g_application_run (app, 0, NULL);
+}
+
 typedef struct
 {
   const char *name;
@@ -1281,6 +1542,7 @@ static const Command commands[] = {
   { "status", command_status, N_("Show which libraries are being scanned") },
   { "cancel", command_cancel, N_("Stop scans") },
   { "config", command_config, N_("Show or change the stored settings") },
+  { "service", command_service, N_("Keep running and own the scan queue") },
 };
 
 static void

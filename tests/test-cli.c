@@ -7,6 +7,8 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include "fake-plex.h"
@@ -576,6 +578,109 @@ test_scan_wait (Fixture       *fixture,
 }
 
 static void
+on_wait_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *done = TRUE;
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  gboolean *expired = user_data;
+
+  *expired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* `spyglass scan` hands its folders to the queue of a running Spyglass
+ * (here `spyglass service`, on a session bus of the test's own) instead
+ * of sending them itself. */
+static void
+test_join_running (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) bus = NULL;
+  g_autoptr(GSubprocess) service = NULL;
+  g_autoptr(GDataInputStream) bus_out = NULL;
+  g_autoptr(GDataInputStream) service_out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *ready = NULL;
+  g_autofree char *log = NULL;
+  gboolean expired = FALSE;
+  gboolean done = FALSE;
+  g_autofree char *dbus_daemon = g_find_program_in_path ("dbus-daemon");
+
+  if (dbus_daemon == NULL)
+    {
+      g_test_skip ("dbus-daemon is not installed");
+      return;
+    }
+
+  fake_plex_set_scan_duration (fixture->plex, 800);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_environ (launcher, fixture->env);
+  /* They go when the test goes, even when it fails. */
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  bus = g_subprocess_launcher_spawn (launcher, &error, dbus_daemon, "--session", "--nofork",
+                                     "--print-address", NULL);
+  g_assert_no_error (error);
+  bus_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus));
+  address = g_data_input_stream_read_line_utf8 (bus_out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (address);
+  fixture_set_env (fixture, "DBUS_SESSION_BUS_ADDRESS", address);
+
+  g_subprocess_launcher_set_environ (launcher, fixture->env);
+  service = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SPYGLASS_BIN"), "service", NULL);
+  g_assert_no_error (error);
+  service_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (service));
+  ready = g_data_input_stream_read_line_utf8 (service_out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (ready, ==, "Spyglass is running and owns the scan queue; stop it with Ctrl+C");
+
+  g_assert_cmpint (run (fixture, "scan", "/data/music/Air", "/data/movies/Alien"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, "Queued 2 requests in the running Spyglass\n");
+
+  /* The service sends them, in its own time. */
+  g_timeout_add_seconds (10, on_deadline, &expired);
+  while (!expired && fake_plex_find_requests (fixture->plex, "GET", "/library/sections/1/refresh")->len == 0)
+    g_main_context_iteration (NULL, TRUE);
+  log = refresh_log (fixture);
+  g_assert_cmpstr (log, ==, "GET 3 /data/music/Air\nGET 1 /data/movies/Alien\n");
+
+  /* With --wait, until Plex has scanned. */
+  g_assert_cmpint (run (fixture, "scan", "--wait", "/data/music/Can"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, "Queued 1 request in the running Spyglass\n");
+  g_assert_false (fake_plex_is_scanning (fixture->plex, "3"));
+
+  /* A second service is refused. */
+  g_assert_cmpint (run (fixture, "service"), ==, 1);
+  g_assert_cmpstr (fixture->err, ==, "spyglass: Spyglass is already running\n");
+
+  g_subprocess_send_signal (service, SIGTERM);
+  g_subprocess_wait_async (service, NULL, on_wait_done, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (g_subprocess_get_if_exited (service));
+  g_assert_cmpint (g_subprocess_get_exit_status (service), ==, 0);
+  g_subprocess_force_exit (bus);
+}
+
+static void
 test_cancel (Fixture       *fixture,
              gconstpointer  data)
 {
@@ -1137,6 +1242,7 @@ main (int   argc,
   ADD ("/cli/scan/not-in-library", test_scan_not_in_library);
   ADD ("/cli/scan/kept-for-next-run", test_scan_kept_for_next_run);
   ADD ("/cli/scan/wait", test_scan_wait);
+  ADD ("/cli/scan/join-running", test_join_running);
   ADD ("/cli/cancel", test_cancel);
   ADD ("/cli/status", test_status);
   ADD ("/cli/error/invalid-token", test_error_invalid_token);

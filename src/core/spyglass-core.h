@@ -8,6 +8,7 @@
 #include "spyglass-plex-parse.h"
 #include "spyglass-plex-types.h"
 #include "spyglass-queue.h"
+#include "spyglass-queue-service.h"
 #include "spyglass-request.h"
 #include "spyglass-route.h"
 #include "spyglass-scan-monitor.h"
