@@ -1032,6 +1032,126 @@ find_scan_activity (GPtrArray  *activities,
   return NULL;
 }
 
+/* "Air (Music)": what a request is about, for one line. */
+static char *
+describe_request (SpyglassRequest *request)
+{
+  const char *local = spyglass_request_get_local_path (request);
+  const char *title = spyglass_request_get_section_title (request);
+  const char *key = spyglass_request_get_section_key (request);
+  g_autofree char *what = NULL;
+
+  if (local != NULL)
+    what = g_filename_display_name (local);
+  else
+    what = g_strdup_printf (_("all of %s"), title != NULL ? title : key);
+
+  if (spyglass_request_get_force (request))
+    return g_strdup_printf (_("%s (metadata refresh)"), what);
+  return g_steal_pointer (&what);
+}
+
+/* The scan queue as the queue file has it. */
+static void
+print_queue (void)
+{
+  g_autofree char *state_dir = queue_state_dir ();
+  g_autoptr(GPtrArray) requests = NULL;
+  g_autoptr(GError) error = NULL;
+
+  requests = spyglass_queue_read_requests (state_dir, &error);
+  if (requests == NULL)
+    {
+      g_print (_("Queue: cannot be read (%s)\n"), error->message);
+      return;
+    }
+
+  if (requests->len == 0)
+    {
+      g_print (_("Queue: empty\n"));
+      return;
+    }
+
+  g_print (g_dngettext (GETTEXT_PACKAGE, "Queue: %u request\n", "Queue: %u requests\n",
+                        requests->len), requests->len);
+  for (guint i = 0; i < requests->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (requests, i);
+      g_autofree char *what = describe_request (request);
+      const char *message = spyglass_request_get_message (request);
+
+      if (message != NULL)
+        g_print ("  %-8s %s — %s\n",
+                 spyglass_request_state_to_string (spyglass_request_get_state (request)),
+                 what, message);
+      else
+        g_print ("  %-8s %s\n",
+                 spyglass_request_state_to_string (spyglass_request_get_state (request)), what);
+    }
+}
+
+/* spyglass history */
+static int
+command_history (int    argc,
+                 char **argv)
+{
+  g_autoptr(SpyglassClient) client = spyglass_client_new (NULL, NULL);
+  g_autoptr(SpyglassQueue) queue = NULL;
+  g_autofree char *state_dir = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GOptionContext) context = g_option_context_new ("");
+  GPtrArray *history;
+  int limit = 20;
+  const GOptionEntry entries[] = {
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the last N results (default 20)"), N_("N") },
+    G_OPTION_ENTRY_NULL
+  };
+
+  g_option_context_set_summary (context, _("Show the last results of the scan queue."));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error ("history", error->message);
+  if (argc > 1)
+    return usage_error ("history", _("unexpected argument"));
+  if (limit < 1 || limit > SPYGLASS_QUEUE_HISTORY_SIZE)
+    return usage_error ("history", _("the limit is 1 to 200"));
+
+  /* Reading the history takes no lock and talks to no server. */
+  state_dir = queue_state_dir ();
+  queue = spyglass_queue_new (client, state_dir);
+  history = spyglass_queue_get_history (queue);
+
+  if (history->len == 0)
+    {
+      g_print (_("No scans yet\n"));
+      return EXIT_SUCCESS;
+    }
+
+  for (guint i = history->len > (guint) limit ? history->len - limit : 0; i < history->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (history, i);
+      g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (spyglass_request_get_created (request) / G_USEC_PER_SEC);
+      g_autofree char *stamp = g_date_time_format (when, "%Y-%m-%d %H:%M:%S");
+      g_autofree char *what = describe_request (request);
+      const char *title = spyglass_request_get_section_title (request);
+      const char *message = spyglass_request_get_message (request);
+      gint64 sent = spyglass_request_get_sent (request);
+      gint64 finished = spyglass_request_get_finished (request);
+      SpyglassRequestState state = spyglass_request_get_state (request);
+
+      if (state == SPYGLASS_REQUEST_DONE && sent > 0 && finished >= sent)
+        g_print (_("%s  done    %s in %s, %.1f s\n"), stamp, what, title != NULL ? title : "?",
+                 (finished - sent) / (double) G_USEC_PER_SEC);
+      else if (state == SPYGLASS_REQUEST_DONE)
+        g_print (_("%s  done    %s in %s\n"), stamp, what, title != NULL ? title : "?");
+      else
+        g_print (_("%s  failed  %s — %s\n"), stamp, what, message != NULL ? message : "");
+    }
+
+  return EXIT_SUCCESS;
+}
+
 /* spyglass status */
 static int
 command_status (int    argc,
@@ -1116,6 +1236,8 @@ command_status (int    argc,
       json_builder_end_array (builder);
       print_json (builder);
     }
+  else
+    print_queue ();
 
   return EXIT_SUCCESS;
 }
@@ -1542,6 +1664,7 @@ static const Command commands[] = {
   { "status", command_status, N_("Show which libraries are being scanned") },
   { "cancel", command_cancel, N_("Stop scans") },
   { "config", command_config, N_("Show or change the stored settings") },
+  { "history", command_history, N_("Show the last results of the scan queue") },
   { "service", command_service, N_("Keep running and own the scan queue") },
 };
 

@@ -550,14 +550,37 @@ test_scan_kept_for_next_run (Fixture       *fixture,
                               "next run\n", fake_plex_get_url (fixture->plex));
   assert_fails (fixture, expected);
 
+  /* What waits is on disk, and the history is still empty. */
+  {
+    g_autofree char *state = g_build_filename (fixture->tmpdir, "state", "spyglass", "queue.json", NULL);
+    g_autofree char *contents = NULL;
+
+    g_assert_true (g_file_get_contents (state, &contents, NULL, NULL));
+    g_assert_nonnull (strstr (contents, "\"local-path\":\"/data/music/Air\""));
+    g_assert_nonnull (strstr (contents, "\"message\":\"Cannot reach Plex server\""));
+  }
+  g_assert_cmpint (run (fixture, "history"), ==, 0);
+  g_assert_cmpstr (fixture->out, ==, "No scans yet\n");
+
   g_assert_true (fake_plex_start_on_port (fixture->plex, port, NULL, &error));
   g_assert_no_error (error);
+  g_assert_cmpint (run (fixture, "status"), ==, 0);
+  g_assert_true (g_str_has_suffix (fixture->out,
+                                   "Queue: 1 request\n"
+                                   "  queued   /data/music/Air — Cannot reach Plex server\n"));
   g_assert_cmpint (run (fixture, "scan", "/data/music/Can"), ==, 0);
   g_assert_cmpstr (fixture->out, ==,
                    "Scanning “/data/music/Air” in Music (section 3)\n"
                    "Scanning “/data/music/Can” in Music (section 3)\n");
   log = refresh_log (fixture);
   g_assert_cmpstr (log, ==, "GET 3 /data/music/Air\nGET 3 /data/music/Can\n");
+
+  g_assert_cmpint (run (fixture, "history"), ==, 0);
+  g_assert_true (g_regex_match_simple ("^\\S+ \\S+  done    /data/music/Air in Music, [0-9.]+ s\n"
+                                       "\\S+ \\S+  done    /data/music/Can in Music, [0-9.]+ s\n$",
+                                       fixture->out, 0, 0));
+  g_assert_cmpint (run (fixture, "status"), ==, 0);
+  g_assert_true (g_str_has_suffix (fixture->out, "Queue: empty\n"));
 }
 
 /* --wait returns when Plex has finished scanning, not when it accepted. */
@@ -710,7 +733,8 @@ test_status (Fixture       *fixture,
                    "Movies (section 1): idle\n"
                    "TV Shows (section 2): idle\n"
                    "Music (section 3): idle\n"
-                   "Music Hi-Res (section 4): idle\n");
+                   "Music Hi-Res (section 4): idle\n"
+                   "Queue: empty\n");
   single_request (fixture, "GET", "/activities");
 
   g_assert_cmpint (run (fixture, "scan", "/data/music/Air"), ==, 0);

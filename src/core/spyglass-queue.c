@@ -446,6 +446,18 @@ take_lock (SpyglassQueue  *self,
   return TRUE;
 }
 
+GPtrArray *
+spyglass_queue_read_requests (const char  *state_dir,
+                              GError     **error)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (state_dir != NULL, NULL);
+
+  path = g_build_filename (state_dir, "queue.json", NULL);
+  return read_json_file (path, "requests", error);
+}
+
 static void
 add_to_history (SpyglassQueue   *self,
                 SpyglassRequest *request)

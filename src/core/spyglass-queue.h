@@ -96,6 +96,11 @@ const char      *spyglass_queue_get_pause_reason (SpyglassQueue    *self);
 #define SPYGLASS_QUEUE_HISTORY_SIZE 200
 GPtrArray       *spyglass_queue_get_history      (SpyglassQueue    *self);
 
+/* What the queue file in @state_dir holds, read without taking the queue
+ * (for `spyglass status`): requests, oldest first. */
+GPtrArray       *spyglass_queue_read_requests    (const char       *state_dir,
+                                                  GError          **error);
+
 /* Completes when nothing is queued, sending or scanning any more. */
 void             spyglass_queue_wait_idle_async  (SpyglassQueue       *self,
                                                   GCancellable        *cancellable,
