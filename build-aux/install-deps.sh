@@ -22,6 +22,8 @@ packages=(
   desktop-file-utils appstream curl
   # the GTK 4 / libadwaita window and its headless UI tests
   libgtk-4-dev libadwaita-1-dev xvfb xauth
+  # meson install updates the icon cache (gtk4-update-icon-cache)
+  libgtk-4-bin
 )
 packages+=("$@")
 
