@@ -233,7 +233,7 @@ parse_options (const char         *command,
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree GOptionEntry *global_entries = global_option_entries (global);
-  g_autofree char *title = g_strdup_printf ("%s %s", command, parameters);
+  g_autofree char *title = g_strdup (parameters);
   GOptionGroup *group;
 
   context = g_option_context_new (title);
@@ -899,7 +899,7 @@ command_scan (int    argc,
       N_("Force a refresh of metadata, even if nothing changed"), NULL },
     { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
       N_("Wait until Plex has finished scanning"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, N_("PATH…") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -1746,6 +1746,19 @@ spyglass_cli_run (int   argc,
         /* The subcommand sees itself as argv[0]. */
         return commands[i].run (argc - 1, argv + 1);
       }
+
+  /* `spyglass FOLDER…`, as the file manager's Open With runs it: scan
+   * them. */
+  if (g_file_test (name, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char **scan_argv = g_new0 (char *, argc + 1);
+
+      scan_argv[0] = (char *) "scan";
+      for (int i = 1; i < argc; i++)
+        scan_argv[i] = argv[i];
+      g_set_prgname ("spyglass scan");
+      return command_scan (argc, scan_argv);
+    }
 
   {
     g_autofree char *message = g_strdup_printf (_("unknown command “%s”"), name);

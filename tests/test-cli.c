@@ -407,6 +407,12 @@ test_scan_mapped_files (Fixture       *fixture,
   g_assert_cmpstr (fixture->out, ==,
                    "Scanning “/data/music/AC&DC #1/Back + Black 100%” in Music (section 3)\n");
 
+  /* Open With → Spyglass runs `spyglass FOLDER`: a scan. */
+  fake_plex_clear_requests (fixture->plex);
+  g_assert_cmpint (run (fixture, "--map", map, album), ==, 0);
+  request = single_request (fixture, "GET", "/library/sections/3/refresh");
+  assert_param (request, "path", "/data/music/AC&DC #1/Back + Black 100%");
+
   /* A relative path is taken from the current folder. */
   fake_plex_clear_requests (fixture->plex);
   g_assert_cmpint (run (fixture, "scan", "--map", map, "nas music/AC&DC #1"), ==, 0);
