@@ -574,6 +574,121 @@ test_kill_and_resume (Fixture       *fixture,
   g_assert_cmpuint (duplicates, <=, 1);
 }
 
+/* A network monitor the test switches by hand. */
+typedef struct
+{
+  GObject parent_instance;
+} TestNetworkMonitor;
+
+typedef struct
+{
+  GObjectClass parent_class;
+} TestNetworkMonitorClass;
+
+static GType test_network_monitor_get_type (void);
+static void test_network_monitor_iface_init (GNetworkMonitorInterface *iface);
+static void test_network_monitor_initable_init (GInitableIface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (TestNetworkMonitor, test_network_monitor, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, test_network_monitor_initable_init)
+                         G_IMPLEMENT_INTERFACE (G_TYPE_NETWORK_MONITOR, test_network_monitor_iface_init))
+
+static gboolean
+test_network_monitor_initable_init_impl (GInitable     *initable,
+                                         GCancellable  *cancellable,
+                                         GError       **error)
+{
+  return TRUE;
+}
+
+static void
+test_network_monitor_initable_init (GInitableIface *iface)
+{
+  iface->init = test_network_monitor_initable_init_impl;
+}
+
+static void
+test_network_monitor_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  switch (prop_id)
+    {
+    case 1: /* network-available */
+      g_value_set_boolean (value, TRUE);
+      break;
+    case 2: /* network-metered */
+      g_value_set_boolean (value, FALSE);
+      break;
+    case 3: /* connectivity */
+      g_value_set_enum (value, G_NETWORK_CONNECTIVITY_FULL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_network_monitor_class_init (TestNetworkMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_network_monitor_get_property;
+  g_object_class_override_property (object_class, 1, "network-available");
+  g_object_class_override_property (object_class, 2, "network-metered");
+  g_object_class_override_property (object_class, 3, "connectivity");
+}
+
+static void
+test_network_monitor_iface_init (GNetworkMonitorInterface *iface)
+{
+}
+
+static void
+test_network_monitor_init (TestNetworkMonitor *self)
+{
+}
+
+/* The network comes back: the queue retries at once instead of waiting
+ * out its back-off. */
+static void
+test_network_back (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(SpyglassQueue) queue = spyglass_queue_new (fixture->client, fixture->state_dir);
+  g_autoptr(GObject) network = g_object_new (test_network_monitor_get_type (), NULL);
+  g_autoptr(GError) error = NULL;
+  guint16 port = fake_plex_get_port (fixture->plex);
+  g_autofree char *log = NULL;
+  SpyglassRequest *request;
+  gint64 back;
+
+  spyglass_queue_set_batch_window (queue, 0);
+  /* A back-off far longer than the test: only the network can end it. */
+  spyglass_queue_set_backoff (queue, 60 * 1000, 60 * 1000);
+  spyglass_queue_set_network_monitor (queue, G_NETWORK_MONITOR (network));
+  g_assert_true (spyglass_queue_load (queue, NULL, &error));
+
+  fake_plex_stop (fixture->plex);
+  spyglass_queue_start (queue);
+  request = spyglass_queue_add_folder (queue, "/data/music/Air", NULL, FALSE);
+  spin (300);
+  g_assert_cmpstr (spyglass_request_get_message (request), ==, "Cannot reach Plex server");
+
+  g_assert_true (fake_plex_start_on_port (fixture->plex, port, NULL, &error));
+  g_assert_no_error (error);
+  spin (200);
+  g_assert_cmpint (spyglass_request_get_state (request), ==, SPYGLASS_REQUEST_QUEUED);
+
+  back = g_get_monotonic_time ();
+  g_signal_emit_by_name (network, "network-changed", TRUE);
+  wait_idle (queue);
+  g_assert_cmpint (g_get_monotonic_time () - back, <, 30 * G_USEC_PER_SEC);
+  log = refresh_log (fixture);
+  g_assert_cmpstr (log, ==, "3 /data/music/Air\n");
+}
+
 static void
 record_state (SpyglassRequest *request,
               GParamSpec      *pspec,
@@ -659,6 +774,7 @@ main (int   argc,
   ADD ("/queue/not-in-library", test_not_in_library);
   ADD ("/queue/backoff", test_backoff);
   ADD ("/queue/server-error", test_server_error_retried);
+  ADD ("/queue/network-back", test_network_back);
   ADD ("/queue/pause-on-invalid-token", test_pause_on_invalid_token);
   ADD ("/queue/reroute-after-404", test_reroute_after_404);
   ADD ("/queue/persist-and-resume", test_persist_and_resume);

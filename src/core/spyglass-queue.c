@@ -58,7 +58,7 @@ struct _SpyglassQueue
   SpyglassScanMonitor *scan_monitor; /* follows accepted scans, or NULL */
   gboolean          refresh_after_scan;
 
-  GNetworkMonitor  *network_monitor;  /* from the first failure on (not owned) */
+  GNetworkMonitor  *network_monitor;  /* from the first failure on */
   GCancellable     *cancellable;      /* cancelled on dispose */
   GList            *idle_waiters;     /* GTask */
 };
@@ -877,11 +877,7 @@ handle_error (SpyglassQueue *self,
       /* Only now is the network's state of interest; the monitor loads
        * GIO modules, which a command that succeeds at once need not pay. */
       if (self->network_monitor == NULL)
-        {
-          self->network_monitor = g_network_monitor_get_default ();
-          g_signal_connect_object (self->network_monitor, "network-changed",
-                                   G_CALLBACK (on_network_changed), self, G_CONNECT_SWAPPED);
-        }
+        spyglass_queue_set_network_monitor (self, g_network_monitor_get_default ());
 
       self->failures++;
       delay = backoff_delay (self);
@@ -1321,6 +1317,24 @@ spyglass_queue_set_scan_monitor (SpyglassQueue       *self,
 }
 
 void
+spyglass_queue_set_network_monitor (SpyglassQueue   *self,
+                                    GNetworkMonitor *monitor)
+{
+  g_return_if_fail (SPYGLASS_IS_QUEUE (self));
+  g_return_if_fail (G_IS_NETWORK_MONITOR (monitor));
+
+  if (self->network_monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->network_monitor, self);
+      g_clear_object (&self->network_monitor);
+    }
+
+  self->network_monitor = g_object_ref (monitor);
+  g_signal_connect_object (monitor, "network-changed", G_CALLBACK (on_network_changed),
+                           self, G_CONNECT_SWAPPED);
+}
+
+void
 spyglass_queue_set_refresh_after_scan (SpyglassQueue *self,
                                        gboolean       refresh)
 {
@@ -1487,6 +1501,7 @@ spyglass_queue_finalize (GObject *object)
 
   g_clear_object (&self->client);
   g_clear_object (&self->scan_monitor);
+  g_clear_object (&self->network_monitor);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->path_map, spyglass_path_map_free);
   g_clear_pointer (&self->requests, g_ptr_array_unref);

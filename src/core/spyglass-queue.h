@@ -54,6 +54,10 @@ gboolean         spyglass_queue_load             (SpyglassQueue    *self,
  * before start()); without one, an accepted request is done. */
 void             spyglass_queue_set_scan_monitor (SpyglassQueue       *self,
                                                   SpyglassScanMonitor *monitor);
+/* Where the queue learns that the network is back (default: GIO's, set
+ * at the first failure). */
+void             spyglass_queue_set_network_monitor (SpyglassQueue   *self,
+                                                     GNetworkMonitor *monitor);
 /* Follow each finished folder scan with a forced metadata refresh of the
  * same folder. */
 void             spyglass_queue_set_refresh_after_scan (SpyglassQueue *self,
