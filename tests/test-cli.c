@@ -650,6 +650,7 @@ test_join_running (Fixture       *fixture,
   g_autofree char *log = NULL;
   gboolean expired = FALSE;
   gboolean done = FALSE;
+  guint deadline;
   g_autofree char *dbus_daemon = g_find_program_in_path ("dbus-daemon");
 
   if (dbus_daemon == NULL)
@@ -685,9 +686,17 @@ test_join_running (Fixture       *fixture,
   g_assert_cmpstr (fixture->out, ==, "Queued 2 requests in the running Spyglass\n");
 
   /* The service sends them, in its own time. */
-  g_timeout_add_seconds (10, on_deadline, &expired);
-  while (!expired && fake_plex_find_requests (fixture->plex, "GET", "/library/sections/1/refresh")->len == 0)
-    g_main_context_iteration (NULL, TRUE);
+  deadline = g_timeout_add_seconds (10, on_deadline, &expired);
+  while (!expired)
+    {
+      g_autoptr(GPtrArray) sent = fake_plex_find_requests (fixture->plex, "GET",
+                                                           "/library/sections/1/refresh");
+      if (sent->len > 0)
+        break;
+      g_main_context_iteration (NULL, TRUE);
+    }
+  if (!expired)
+    g_source_remove (deadline);
   log = refresh_log (fixture);
   g_assert_cmpstr (log, ==, "GET 3 /data/music/Air\nGET 1 /data/movies/Alien\n");
 
