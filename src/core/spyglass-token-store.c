@@ -285,3 +285,104 @@ spyglass_token_read_file (const char  *path,
 
   return token;
 }
+
+/* The worker-thread wrappers.  The location travels in the task's data. */
+
+static void
+load_in_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  SpyglassTokenLocation *location = task_data;
+  g_autoptr(GError) error = NULL;
+  char *token = spyglass_token_store_load (location, cancellable, &error);
+
+  if (error != NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, token, (GDestroyNotify) secret_free);
+}
+
+void
+spyglass_token_store_load_async (GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, spyglass_token_store_load_async);
+  g_task_set_task_data (task, g_new0 (SpyglassTokenLocation, 1), g_free);
+  g_task_run_in_thread (task, load_in_thread);
+}
+
+char *
+spyglass_token_store_load_finish (GAsyncResult           *result,
+                                  SpyglassTokenLocation  *location,
+                                  GError                **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  if (location != NULL)
+    *location = *(SpyglassTokenLocation *) g_task_get_task_data (G_TASK (result));
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+typedef struct
+{
+  char                  *token;
+  SpyglassTokenLocation  location;
+} SaveData;
+
+static void
+save_data_free (SaveData *data)
+{
+  secret_free (data->token);
+  g_free (data);
+}
+
+static void
+save_in_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  SaveData *data = task_data;
+  g_autoptr(GError) error = NULL;
+
+  if (spyglass_token_store_save (data->token, &data->location, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+void
+spyglass_token_store_save_async (const char          *token,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SaveData *data;
+
+  g_return_if_fail (token != NULL && token[0] != '\0');
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, spyglass_token_store_save_async);
+  data = g_new0 (SaveData, 1);
+  data->token = g_strdup (token);
+  g_task_set_task_data (task, data, (GDestroyNotify) save_data_free);
+  g_task_run_in_thread (task, save_in_thread);
+}
+
+gboolean
+spyglass_token_store_save_finish (GAsyncResult           *result,
+                                  SpyglassTokenLocation  *location,
+                                  GError                **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+
+  if (location != NULL)
+    *location = ((SaveData *) g_task_get_task_data (G_TASK (result)))->location;
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

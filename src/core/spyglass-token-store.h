@@ -38,6 +38,22 @@ char     *spyglass_token_store_load  (SpyglassTokenLocation  *location,
 gboolean  spyglass_token_store_clear (GCancellable           *cancellable,
                                       GError                **error);
 
+/* The same without blocking the caller's main loop (the keyring may wait
+ * for an unlock prompt): run in a worker thread. */
+void      spyglass_token_store_load_async  (GCancellable            *cancellable,
+                                            GAsyncReadyCallback      callback,
+                                            gpointer                 user_data);
+char     *spyglass_token_store_load_finish (GAsyncResult            *result,
+                                            SpyglassTokenLocation   *location,
+                                            GError                 **error);
+void      spyglass_token_store_save_async  (const char              *token,
+                                            GCancellable            *cancellable,
+                                            GAsyncReadyCallback      callback,
+                                            gpointer                 user_data);
+gboolean  spyglass_token_store_save_finish (GAsyncResult            *result,
+                                            SpyglassTokenLocation   *location,
+                                            GError                 **error);
+
 /* Reads a token from a file (--token-file): the first line, trimmed.  Errors
  * name the file, never its content. */
 char     *spyglass_token_read_file   (const char             *path,
