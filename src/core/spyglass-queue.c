@@ -46,6 +46,7 @@ struct _SpyglassQueue
 
   guint             step_source;      /* the next step: batch window or back-off */
   gint64            step_due;         /* monotonic µs of step_source, 0 = none */
+  gint64            batch_opened;     /* monotonic µs: step_source closes a batch opened then, or 0 */
   gboolean          backing_off;      /* step_source is a back-off: new requests wait for it */
   gboolean          busy;             /* a fetch or a send is on its way */
   gboolean          started;
@@ -1162,6 +1163,7 @@ on_step_due (gpointer user_data)
 
   self->step_source = 0;
   self->step_due = 0;
+  self->batch_opened = 0;
   self->backing_off = FALSE;
   step (self);
   return G_SOURCE_REMOVE;
@@ -1172,6 +1174,7 @@ cancel_step (SpyglassQueue *self)
 {
   g_clear_handle_id (&self->step_source, g_source_remove);
   self->step_due = 0;
+  self->batch_opened = 0;
   self->backing_off = FALSE;
 }
 
@@ -1230,6 +1233,38 @@ on_network_changed (SpyglassQueue *self,
     }
 }
 
+/* Requests arriving together are routed and coalesced together: a batch
+ * closes when no request has come for a batch window, so that a burst
+ * longer than one window (an importer's) is one batch, not one per
+ * window; but at most SPYGLASS_QUEUE_MAX_BATCH_WINDOWS windows after its
+ * first request, so that a steady stream is still sent. */
+static void
+schedule_batch (SpyglassQueue *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 window = (gint64) self->batch_window * 1000;
+  gint64 due;
+
+  if (self->step_source == 0)
+    {
+      schedule_step (self, self->batch_window);
+      self->batch_opened = now;
+      return;
+    }
+
+  /* A back-off or a step due at once takes the request as it is. */
+  if (self->batch_opened == 0)
+    return;
+
+  due = MIN (now + window, self->batch_opened + window * SPYGLASS_QUEUE_MAX_BATCH_WINDOWS);
+  if (due <= self->step_due)
+    return;
+
+  g_source_remove (self->step_source);
+  self->step_due = due;
+  self->step_source = g_timeout_add ((guint) ((due - now + 999) / 1000), on_step_due, self);
+}
+
 static SpyglassRequest *
 add_request (SpyglassQueue   *self,
              SpyglassRequest *request)
@@ -1238,8 +1273,7 @@ add_request (SpyglassQueue   *self,
   g_list_model_items_changed (G_LIST_MODEL (self), self->requests->len - 1, 0, 1);
   self->dirty = self->unsaved = TRUE;
 
-  /* Requests arriving together are routed and coalesced together. */
-  schedule_step (self, self->batch_window);
+  schedule_batch (self);
   return request;
 }
 
