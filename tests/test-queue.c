@@ -297,6 +297,39 @@ test_batching_steady_stream (Fixture       *fixture,
 }
 
 static void
+lower_threshold (SpyglassQueue *queue,
+                 GPtrArray     *batch,
+                 gpointer       user_data)
+{
+  spyglass_queue_set_threshold (queue, 3);
+}
+
+/* Requests coalesced already are coalesced again when the threshold
+ * changes while they wait. */
+static void
+test_threshold_changed_while_queued (Fixture       *fixture,
+                                     gconstpointer  data)
+{
+  g_autoptr(SpyglassQueue) queue = queue_new (fixture);
+  g_autofree char *log = NULL;
+
+  spyglass_queue_start (queue);
+  spyglass_queue_add_folder (queue, "/data/movies/Alien", NULL, FALSE);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/data/music/Artist %u", i);
+      spyglass_queue_add_folder (queue, path, NULL, FALSE);
+    }
+
+  /* Four folders are under the threshold of 10 until the first request
+   * has gone. */
+  g_signal_connect (queue, "batch-sent", G_CALLBACK (lower_threshold), NULL);
+  wait_idle (queue);
+  log = refresh_log (fixture);
+  g_assert_cmpstr (log, ==, "1 /data/movies/Alien\n3 *\n");
+}
+
+static void
 test_not_in_library (Fixture       *fixture,
                      gconstpointer  data)
 {
@@ -719,6 +752,7 @@ main (int   argc,
   ADD ("/queue/batching", test_batching);
   ADD ("/queue/batching/long-burst", test_batching_long_burst);
   ADD ("/queue/batching/steady-stream", test_batching_steady_stream);
+  ADD ("/queue/batching/threshold-changed", test_threshold_changed_while_queued);
   ADD ("/queue/not-in-library", test_not_in_library);
   ADD ("/queue/backoff", test_backoff);
   ADD ("/queue/server-error", test_server_error_retried);

@@ -52,6 +52,7 @@ struct _SpyglassQueue
   gboolean          started;
   gboolean          dirty;            /* the queue file is behind */
   gboolean          unsaved;          /* ... by requests it does not hold at all */
+  gboolean          coalesce_pending; /* queued requests were routed (again) since the last coalescing */
 
   gboolean          paused;
   char             *pause_reason;
@@ -616,7 +617,7 @@ route_pending (SpyglassQueue *self)
               continue;
             }
           spyglass_request_set_route (request, section->key, section->title, NULL);
-          self->dirty = TRUE;
+          self->dirty = self->coalesce_pending = TRUE;
           continue;
         }
 
@@ -666,7 +667,7 @@ route_pending (SpyglassQueue *self)
             }
         }
       i += targets->len - 1;
-      self->dirty = TRUE;
+      self->dirty = self->coalesce_pending = TRUE;
     }
 }
 
@@ -683,13 +684,23 @@ target_covers (SpyglassScanTarget *target,
 
 /* Widens the targets of queued requests with the coalescing rules, so that
  * each library gets the fewest, narrowest scans.  Requests keep their
- * identity: only what will be sent for them changes. */
+ * identity: only what will be sent for them changes.
+ *
+ * Only when requests were routed, or came back to the queue, since the
+ * last time: what is left of a coalesced queue once a batch has gone
+ * coalesces to itself, and coalescing is not cheap (it ran before every
+ * request sent, over the whole queue). */
 static void
 coalesce_queued (SpyglassQueue *self)
 {
-  g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
+  g_autoptr(GPtrArray) targets = NULL;
   g_autoptr(GPtrArray) coalesced = NULL;
 
+  if (!self->coalesce_pending)
+    return;
+  self->coalesce_pending = FALSE;
+
+  targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
   for (guint i = 0; i < self->requests->len; i++)
     {
       SpyglassRequest *request = g_ptr_array_index (self->requests, i);
@@ -852,6 +863,9 @@ handle_error (SpyglassQueue *self,
       spyglass_request_set_state (request, SPYGLASS_REQUEST_QUEUED);
       spyglass_request_set_error (request, error);
     }
+  /* Back in the queue, a batch may coalesce with what came meanwhile. */
+  if (batch != NULL)
+    self->coalesce_pending = TRUE;
 
   {
     g_autoptr(GPtrArray) none = g_ptr_array_new ();
@@ -1009,7 +1023,7 @@ queue_refresh_after (SpyglassQueue   *self,
                               spyglass_request_get_target_path (scanned));
   g_ptr_array_add (self->requests, g_object_ref (refresh));
   g_list_model_items_changed (G_LIST_MODEL (self), self->requests->len - 1, 0, 1);
-  self->unsaved = TRUE;
+  self->unsaved = self->coalesce_pending = TRUE;
 }
 
 static void
@@ -1377,6 +1391,7 @@ spyglass_queue_set_threshold (SpyglassQueue *self,
 {
   g_return_if_fail (SPYGLASS_IS_QUEUE (self));
   self->threshold = threshold;
+  self->coalesce_pending = TRUE;
 }
 
 void
@@ -1586,6 +1601,7 @@ spyglass_queue_init (SpyglassQueue *self)
   self->history_pending = g_ptr_array_new_with_free_func (g_object_unref);
   self->path_map = spyglass_path_map_new ();
   self->threshold = 10;
+  self->coalesce_pending = TRUE;  /* what load() finds routed */
   self->batch_window = SPYGLASS_QUEUE_DEFAULT_BATCH_WINDOW;
   self->min_backoff = SPYGLASS_QUEUE_MIN_BACKOFF;
   self->max_backoff = SPYGLASS_QUEUE_MAX_BACKOFF;
