@@ -62,6 +62,8 @@ static int opt_per_folder = 10;
 static int opt_samples = 30;
 static int opt_scan_duration = 100;
 static int opt_timeout = 1200;
+static int opt_deadline = 300;
+static gboolean opt_scaling = FALSE;
 
 static GOptionEntry entries[] = {
   { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run one part only: burst, bulk or latency", "PART" },
@@ -69,7 +71,9 @@ static GOptionEntry entries[] = {
   { "per-folder", 0, 0, G_OPTION_ARG_INT, &opt_per_folder, "bulk: submissions of each folder (default 10)", "K" },
   { "samples", 0, 0, G_OPTION_ARG_INT, &opt_samples, "latency: scans (default 30)", "N" },
   { "scan-duration", 0, 0, G_OPTION_ARG_INT, &opt_scan_duration, "latency: fake scan duration in ms (default 100)", "MS" },
-  { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "Give up on a scenario after this many seconds (default 1200)", "SECONDS" },
+  { "deadline", 0, 0, G_OPTION_ARG_INT, &opt_deadline, "bulk: stop a run that is not idle after this many seconds and report how far it got (default 300)", "SECONDS" },
+  { "scaling", 0, 0, G_OPTION_ARG_NONE, &opt_scaling, "bulk: also time smaller runs, to see how the cost grows", NULL },
+  { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "Kill a scenario's process after this many seconds (default 1200)", "SECONDS" },
   { "child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_child, NULL, NULL },
   { "threshold", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_threshold, NULL, NULL },
   { "spread-ms", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_spread_ms, NULL, NULL },
@@ -628,6 +632,56 @@ wait_idle (SpyglassQueue *queue)
     g_main_context_iteration (NULL, TRUE);
 }
 
+/* Set when the queue is idle, or closed; shared with the callback, which
+ * may come after wait_idle_until() gave up (when the queue goes). */
+typedef struct
+{
+  gboolean done;
+} IdleFlag;
+
+static void
+on_idle_flag (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  IdleFlag *flag = user_data;
+
+  spyglass_queue_wait_idle_finish (SPYGLASS_QUEUE (source), result, NULL);
+  flag->done = TRUE;
+  g_rc_box_release (flag);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  gboolean *expired = user_data;
+
+  *expired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* FALSE when the queue is still busy after @seconds. */
+static gboolean
+wait_idle_until (SpyglassQueue *queue,
+                 guint          seconds)
+{
+  IdleFlag *flag = g_rc_box_new0 (IdleFlag);
+  gboolean expired = FALSE;
+  gboolean done;
+  guint deadline;
+
+  spyglass_queue_wait_idle_async (queue, NULL, on_idle_flag, g_rc_box_acquire (flag));
+  deadline = g_timeout_add_seconds (seconds, on_deadline, &expired);
+  while (!flag->done && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (deadline);
+
+  done = flag->done;
+  g_rc_box_release (flag);
+  return done;
+}
+
 typedef struct
 {
   gint64 start;    /* monotonic µs of the first submission */
@@ -783,6 +837,8 @@ child_bulk (void)
   Sample submitted;
   Sample end;
   Rig rig = { 0, };
+  gboolean idle;
+  guint left;
 
   rig_init (&rig, 500);
   rig_new_queue (&rig, (guint) opt_threshold);
@@ -794,11 +850,14 @@ child_bulk (void)
   for (guint i = 0; i < folders->len; i++)
     spyglass_queue_add_folder (rig.queue, g_ptr_array_index (folders, i), NULL, FALSE);
   submitted = sample_now ();
-  wait_idle (rig.queue);
+  idle = wait_idle_until (rig.queue, (guint) opt_deadline);
   end = sample_now ();
+  left = g_list_model_get_n_items (G_LIST_MODEL (rig.queue));
 
   rig_clear (&rig);
 
+  report ("idle", "%s", idle ? "yes" : "no");
+  report ("left", "%u", left);
   report ("submissions", "%u", folders->len);
   report ("optimum", "%u", best->len);
   report ("requests", "%u", rig.server->refreshes->len);
@@ -943,15 +1002,6 @@ on_request_finished (SpyglassQueue   *queue,
   times->finished = g_get_monotonic_time ();
 }
 
-static gboolean
-on_deadline (gpointer user_data)
-{
-  gboolean *expired = user_data;
-
-  *expired = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 static int
 compare_doubles (gconstpointer a,
                  gconstpointer b)
@@ -1018,7 +1068,11 @@ child_latency (void)
       /* That `ended` must be this scan's. */
       if (times.sent == 0 || ended < times.sent || times.finished < ended)
         {
-          bad++;
+          g_autofree char *key = g_strdup_printf ("bad%u", ++bad);
+
+          report (key, "sent %" G_GINT64_FORMAT ", ended %+.2f ms, monitor %+.2f ms, finished %+.2f ms",
+                  times.sent, (ended - times.sent) / 1000.0, (times.monitor - times.sent) / 1000.0,
+                  (times.finished - times.sent) / 1000.0);
           continue;
         }
 
@@ -1120,7 +1174,7 @@ run_child (const char  *scenario,
 
   {
     g_autofree char *shown = g_strjoinv (" ", (char **) argv->pdata + 1);
-    g_printerr ("… %s\n", shown);
+    g_printerr ("running: %s\n", shown);
   }
 
   process = g_subprocess_newv ((const char * const *) argv->pdata,
@@ -1237,9 +1291,9 @@ print_burst (const char *title,
 }
 
 static void
-print_ratio_row (const char *name,
-                 GHashTable *r,
-                 GHashTable *b)
+print_bulk (const char *name,
+            GHashTable *r,
+            GHashTable *b)
 {
   double cpu = get_double (r, "cpu_ms");
   double base_cpu = get_double (b, "cpu_ms");
@@ -1248,25 +1302,66 @@ print_ratio_row (const char *name,
   double growth = get_double (r, "maxrss_kib") - get_double (r, "maxrss_start_kib");
   double base_growth = get_double (b, "maxrss_kib") - get_double (b, "maxrss_start_kib");
 
-  if (r == NULL)
+  g_print ("\n  %s\n", name);
+  if (r == NULL || b == NULL)
     {
-      g_print ("  %-14s did not finish\n", name);
+      g_print ("    did not finish\n");
       return;
     }
 
-  g_print ("  %-14s requests %s (optimum %s, baseline sent %s), batches %s, uncovered %s\n",
-           name, get (r, "requests"), get (r, "optimum"), get (b, "requests"),
-           get (r, "batches"), get (r, "uncovered"));
-  g_print ("  %-14s wall %.0f ms; CPU %.0f ms (baseline %.0f ms: %.1f×); main thread %.0f ms (baseline %.0f ms: %.1f×)\n",
-           "", get_double (r, "wall_ms"), cpu, base_cpu, base_cpu > 0 ? cpu / base_cpu : 0,
-           main_cpu, base_main_cpu, base_main_cpu > 0 ? main_cpu / base_main_cpu : 0);
-  g_print ("  %-14s submitting alone: %s ms CPU (main thread)\n", "", get (r, "submit_main_cpu_ms"));
-  g_print ("  %-14s peak RSS %s KiB (baseline %s KiB: %.2f×); growth during the run %.0f KiB (baseline %.0f KiB: %.1f×)\n",
-           "", get (r, "maxrss_kib"), get (b, "maxrss_kib"),
+  if (!g_str_equal (get (r, "idle"), "yes"))
+    {
+      g_print ("    NOT IDLE after %.0f s: %s requests sent of the optimum %s, %s submissions still queued\n"
+               "    CPU so far %.0f ms (%.1f ms a request sent); peak RSS %s KiB\n",
+               get_double (r, "wall_ms") / 1000, get (r, "requests"), get (r, "optimum"),
+               get (r, "left"), cpu, cpu / MAX (1, get_double (r, "requests")), get (r, "maxrss_kib"));
+      g_print ("    baseline (the same %s requests without the queue): CPU %.0f ms, peak RSS %s KiB\n",
+               get (b, "requests"), base_cpu, get (b, "maxrss_kib"));
+      return;
+    }
+
+  g_print ("    requests %s (optimum %s), folders not covered %s; wall %.0f ms\n",
+           get (r, "requests"), get (r, "optimum"), get (r, "uncovered"), get_double (r, "wall_ms"));
+  g_print ("    CPU %.0f ms, baseline %.0f ms: %.1fx  (main thread %.0f ms, baseline %.0f ms: %.1fx)\n",
+           cpu, base_cpu, cpu / MAX (1, base_cpu),
+           main_cpu, base_main_cpu, main_cpu / MAX (1, base_main_cpu));
+  g_print ("    peak RSS %s KiB, baseline %s KiB: %.2fx;  growth %.0f KiB, baseline %.0f KiB: %.1fx\n",
+           get (r, "maxrss_kib"), get (b, "maxrss_kib"),
            get_double (r, "maxrss_kib") / MAX (1, get_double (b, "maxrss_kib")),
-           growth, base_growth, base_growth > 0 ? growth / base_growth : 0);
-  g_print ("  %-14s baseline: objects %s ms CPU, traffic %s ms CPU (%s ms wall)\n", "",
-           get (b, "objects_main_cpu_ms"), get (b, "traffic_main_cpu_ms"), get (b, "traffic_wall_ms"));
+           growth, base_growth, growth / MAX (1, base_growth));
+  g_print ("    of which submitting: %s ms CPU; baseline: creating the objects %s ms, sending %s requests %s ms CPU\n",
+           get (r, "submit_main_cpu_ms"), get (b, "objects_main_cpu_ms"), get (b, "requests"),
+           get (b, "traffic_cpu_ms"));
+}
+
+/* How the cost grows with the number of submissions. */
+static void
+print_scaling (const char *threshold,
+               const int  *sizes,
+               guint       n_sizes)
+{
+  g_autofree char *per_folder = g_strdup_printf ("--per-folder=%d", opt_per_folder);
+  double previous = 0;
+
+  g_print ("\n  scaling, %s:\n", threshold);
+  for (guint i = 0; i < n_sizes; i++)
+    {
+      g_autofree char *submissions = g_strdup_printf ("--submissions=%d", sizes[i]);
+      g_autoptr(GHashTable) r = run_child ("bulk", threshold, submissions, per_folder, NULL);
+      double cpu = get_double (r, "cpu_ms");
+
+      if (r == NULL || !g_str_equal (get (r, "idle"), "yes"))
+        {
+          g_print ("    %7d submissions: not idle in time\n", sizes[i]);
+          break;
+        }
+      g_print ("    %7d submissions, %5s requests: CPU %8.0f ms", sizes[i], get (r, "requests"), cpu);
+      if (previous > 0)
+        g_print ("  (%.1fx the previous for %.1fx the submissions)",
+                 cpu / previous, (double) sizes[i] / sizes[i - 1]);
+      g_print ("\n");
+      previous = cpu;
+    }
 }
 
 static int
@@ -1276,6 +1371,7 @@ run_parent (void)
   g_autofree char *per_folder = g_strdup_printf ("--per-folder=%d", opt_per_folder);
   g_autofree char *samples = g_strdup_printf ("--samples=%d", opt_samples);
   g_autofree char *scan_duration = g_strdup_printf ("--scan-duration=%d", opt_scan_duration);
+  g_autofree char *deadline = g_strdup_printf ("--deadline=%d", opt_deadline);
   gboolean all = opt_only == NULL;
 
   print_machine ();
@@ -1295,15 +1391,24 @@ run_parent (void)
 
   if (all || g_str_equal (opt_only, "bulk"))
     {
-      g_print ("\n2. Bulk: %d submissions, each folder %d times, in two libraries\n",
+      g_print ("\n2. Bulk: %d submissions, each folder %d times in a row, in two libraries, all at once\n",
                opt_submissions, opt_per_folder);
       for (int t = 0; t < 2; t++)
         {
           const char *threshold = t == 0 ? "--threshold=10" : "--threshold=0";
           g_autoptr(GHashTable) base = run_child ("bulk-baseline", threshold, submissions, per_folder, NULL);
-          g_autoptr(GHashTable) run = run_child ("bulk", threshold, submissions, per_folder, NULL);
+          g_autoptr(GHashTable) run = run_child ("bulk", threshold, submissions, per_folder, deadline, NULL);
 
-          print_ratio_row (t == 0 ? "threshold 10" : "threshold 0", run, base);
+          print_bulk (t == 0 ? "threshold 10" : "threshold 0 (off)", run, base);
+        }
+
+      if (opt_scaling)
+        {
+          const int sizes_10[] = { 12500, 25000, 50000, 100000 };
+          const int sizes_0[] = { 2500, 5000, 10000 };
+
+          print_scaling ("--threshold=10", sizes_10, G_N_ELEMENTS (sizes_10));
+          print_scaling ("--threshold=0", sizes_0, G_N_ELEMENTS (sizes_0));
         }
     }
 
@@ -1311,12 +1416,12 @@ run_parent (void)
     {
       g_autoptr(GHashTable) r = run_child ("latency", samples, scan_duration, NULL);
 
-      g_print ("\n3. Latency, `ended` frame → request-finished, WebSocket\n");
+      g_print ("\n3. Latency, `ended` frame -> request-finished, WebSocket\n");
       if (r == NULL)
         g_print ("  did not finish\n");
       else
         g_print ("  %s scans of %s ms (%s discarded), mode %s: median %s ms, p90 %s ms, max %s ms;\n"
-                 "  `ended` → the monitor's scan-finished: median %s ms, p90 %s ms\n",
+                 "  `ended` -> the monitor's scan-finished: median %s ms, p90 %s ms\n",
                  get (r, "samples"), get (r, "scan_duration_ms"), get (r, "bad_samples"),
                  get (r, "mode"), get (r, "finished_median_ms"), get (r, "finished_p90_ms"),
                  get (r, "finished_max_ms"), get (r, "monitor_median_ms"), get (r, "monitor_p90_ms"));
@@ -1329,7 +1434,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GOptionContext) context = g_option_context_new ("— the scan queue under load");
+  g_autoptr(GOptionContext) context = g_option_context_new ("- the scan queue under load");
   g_autoptr(GError) error = NULL;
 
   /* No settings, proxies or GVfs daemons: only the fake server on
@@ -1345,7 +1450,8 @@ main (int   argc,
       return 2;
     }
   if (opt_submissions < 1 || opt_per_folder < 1 || opt_samples < 1 ||
-      opt_scan_duration < 1 || opt_timeout < 1 || opt_threshold < 0 || opt_spread_ms < 0)
+      opt_scan_duration < 1 || opt_timeout < 1 || opt_deadline < 1 ||
+      opt_threshold < 0 || opt_spread_ms < 0)
     {
       g_printerr ("Every number must be positive\n");
       return 2;
