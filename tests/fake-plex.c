@@ -637,6 +637,7 @@ fake_plex_notify_activity (FakePlex          *self,
   Node *notification;
   Node *activity;
   guint sent = 0;
+  gint64 now;
 
   if (self->websockets->len == 0)
     return;
@@ -652,6 +653,9 @@ fake_plex_notify_activity (FakePlex          *self,
   g_ptr_array_add (notification->children, activity);
   text = node_to_json (container, NULL);
 
+  /* Before the frame leaves: a client in another thread may have read it
+   * before the send returns. */
+  now = g_get_monotonic_time ();
   for (guint i = 0; i < self->websockets->len; i++)
     {
       SoupWebsocketConnection *connection = g_ptr_array_index (self->websockets, i);
@@ -663,7 +667,7 @@ fake_plex_notify_activity (FakePlex          *self,
     }
 
   if (sent > 0 && g_str_equal (event, "ended"))
-    self->last_ended_time = g_get_monotonic_time ();
+    self->last_ended_time = now;
 
   g_debug ("Fake Plex: activity %s (%d %%) for section %s to %u clients",
            event, progress, section->key, sent);

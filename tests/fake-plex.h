@@ -194,7 +194,8 @@ void         fake_plex_close_websockets   (FakePlex            *self);
  * counted). */
 guint        fake_plex_get_n_websockets   (FakePlex            *self);
 /* When the last `ended` notification was sent to at least one client, in
- * g_get_monotonic_time() microseconds; 0 before the first. */
+ * g_get_monotonic_time() microseconds, taken just before the frame was
+ * written; 0 before the first. */
 gint64       fake_plex_get_last_ended_time (FakePlex           *self);
 
 /* Every request received so far (element-type FakePlexRequest), oldest

@@ -235,6 +235,100 @@ test_batching (Fixture       *fixture,
   g_assert_cmpstr (log, ==, "3 *\n");
 }
 
+/* A burst longer than the batch window is one batch all the same: the
+ * window stays open while requests keep coming.  (A queue that knows the
+ * libraries already: the first fetch would hold the batch up.) */
+static void
+test_batching_long_burst (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(SpyglassQueue) queue = queue_new (fixture);
+  g_autofree char *log = NULL;
+
+  spyglass_queue_start (queue);
+  spyglass_queue_add_folder (queue, "/data/movies/Alien", NULL, FALSE);
+  wait_idle (queue);
+  fake_plex_clear_requests (fixture->plex);
+
+  /* A request every 25 ms for one and a half windows. */
+  spyglass_queue_set_batch_window (queue, 1000);
+  spyglass_queue_set_threshold (queue, 3);
+  for (guint i = 0; i < 60; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/data/music/Artist %02u", i);
+
+      spyglass_queue_add_folder (queue, path, NULL, FALSE);
+      spin (25);
+    }
+  wait_idle (queue);
+  log = refresh_log (fixture);
+  g_assert_cmpstr (log, ==, "3 *\n");
+}
+
+/* ... but a steady stream is not held back: a batch closes at the latest
+ * SPYGLASS_QUEUE_MAX_BATCH_WINDOWS windows after its first request. */
+static void
+test_batching_steady_stream (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autoptr(SpyglassQueue) queue = queue_new (fixture);
+  g_autoptr(GPtrArray) sent_while_adding = NULL;
+  g_autoptr(GPtrArray) sent = NULL;
+
+  spyglass_queue_set_batch_window (queue, 200);
+  spyglass_queue_set_threshold (queue, 0);
+  spyglass_queue_start (queue);
+
+  /* A request every 25 ms for 3 s: the window never stays quiet, yet a
+   * batch leaves after 10 windows (2 s). */
+  for (guint i = 0; i < 120; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/data/music/Artist %03u", i);
+
+      spyglass_queue_add_folder (queue, path, NULL, FALSE);
+      spin (25);
+    }
+  sent_while_adding = fake_plex_find_requests (fixture->plex, NULL, "/library/sections/3/refresh");
+  g_assert_cmpuint (sent_while_adding->len, >, 0);
+
+  wait_idle (queue);
+  sent = fake_plex_find_requests (fixture->plex, NULL, "/library/sections/3/refresh");
+  g_assert_cmpuint (sent->len, ==, 120);
+}
+
+static void
+lower_threshold (SpyglassQueue *queue,
+                 GPtrArray     *batch,
+                 gpointer       user_data)
+{
+  spyglass_queue_set_threshold (queue, 3);
+}
+
+/* Requests coalesced already are coalesced again when the threshold
+ * changes while they wait. */
+static void
+test_threshold_changed_while_queued (Fixture       *fixture,
+                                     gconstpointer  data)
+{
+  g_autoptr(SpyglassQueue) queue = queue_new (fixture);
+  g_autofree char *log = NULL;
+
+  spyglass_queue_start (queue);
+  spyglass_queue_add_folder (queue, "/data/movies/Alien", NULL, FALSE);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/data/music/Artist %u", i);
+      spyglass_queue_add_folder (queue, path, NULL, FALSE);
+    }
+
+  /* Four folders are under the threshold of 10 until the first request
+   * has gone. */
+  g_signal_connect (queue, "batch-sent", G_CALLBACK (lower_threshold), NULL);
+  wait_idle (queue);
+  log = refresh_log (fixture);
+  g_assert_cmpstr (log, ==, "1 /data/movies/Alien\n3 *\n");
+}
+
 static void
 test_not_in_library (Fixture       *fixture,
                      gconstpointer  data)
@@ -771,6 +865,9 @@ main (int   argc,
 
   ADD ("/queue/send", test_send);
   ADD ("/queue/batching", test_batching);
+  ADD ("/queue/batching/long-burst", test_batching_long_burst);
+  ADD ("/queue/batching/steady-stream", test_batching_steady_stream);
+  ADD ("/queue/batching/threshold-changed", test_threshold_changed_while_queued);
   ADD ("/queue/not-in-library", test_not_in_library);
   ADD ("/queue/backoff", test_backoff);
   ADD ("/queue/server-error", test_server_error_retried);

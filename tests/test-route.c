@@ -519,6 +519,168 @@ test_coalesce_sections_by_key (void)
   g_assert_false (target->force);
 }
 
+/* Windows paths (a Plex server on Windows) are compared pair by pair:
+ * drive letters in any case, either separator. */
+static void
+test_coalesce_windows (void)
+{
+  const char * const specs[] = { "1:O:\\Media\\x\\y", "1:O:\\Media\\z", "1:o:/Media/x",
+                                 "1:O:\\Media\\z\\", NULL };
+  const char * const mixed[] = { "1:/a/x/y", "1:O:\\a", "1:/a/x", NULL };
+
+  assert_coalesces_to (specs, 10, "1:o:/Media/x | 1:O:\\Media\\z");
+  assert_coalesces_to (mixed, 10, "1:/a/x | 1:O:\\a");
+}
+
+/* The rules, as plainly as they can be written: every pair compared. */
+static char *
+coalesce_reference (GPtrArray *targets,
+                    guint      threshold)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) positions = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autofree gboolean *seen = g_new0 (gboolean, targets->len);
+  g_autoptr(GString) str = g_string_new (NULL);
+  g_autofree guint *order = NULL;
+
+  for (guint g = 0; g < targets->len; g++)
+    {
+      SpyglassScanTarget *head = g_ptr_array_index (targets, g);
+      g_autoptr(GPtrArray) members = g_ptr_array_new ();
+      g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GArray) indexes = g_array_new (FALSE, FALSE, sizeof (guint));
+      gboolean whole = FALSE;
+      guint kept = 0;
+
+      if (seen[g])
+        continue;
+
+      /* The group of @head: same section key, same force. */
+      for (guint i = g; i < targets->len; i++)
+        {
+          SpyglassScanTarget *target = g_ptr_array_index (targets, i);
+
+          if (!g_str_equal (target->section->key, head->section->key) || !target->force != !head->force)
+            continue;
+          seen[i] = TRUE;
+          if (target->path == NULL)
+            whole = TRUE;
+          else
+            {
+              g_ptr_array_add (paths, spyglass_path_normalize (target->path));
+              g_array_append_val (indexes, i);
+            }
+        }
+
+      for (guint i = 0; i < paths->len && !whole; i++)
+        {
+          gboolean dropped = FALSE;
+
+          for (guint j = 0; j < paths->len && !dropped; j++)
+            {
+              gboolean within = i != j && spyglass_path_is_within (paths->pdata[i], paths->pdata[j]);
+              gboolean same = within && spyglass_path_is_within (paths->pdata[j], paths->pdata[i]);
+
+              dropped = within && (!same || j < i);
+            }
+          if (!dropped)
+            {
+              g_ptr_array_add (members, paths->pdata[i]);
+              kept++;
+            }
+        }
+
+      if (whole || (threshold > 0 && kept > threshold))
+        {
+          g_ptr_array_add (out, g_strdup_printf ("%s%s:*", head->section->key, head->force ? "!" : ""));
+          g_array_append_val (positions, g);
+          continue;
+        }
+
+      /* A kept folder stands where the first folder it covers stood. */
+      for (guint m = 0; m < members->len; m++)
+        {
+          guint position = G_MAXUINT;
+
+          for (guint i = 0; i < paths->len; i++)
+            if (spyglass_path_is_within (paths->pdata[i], members->pdata[m]))
+              position = MIN (position, g_array_index (indexes, guint, i));
+
+          g_ptr_array_add (out, g_strdup_printf ("%s%s:%s", head->section->key,
+                                                 head->force ? "!" : "", (char *) members->pdata[m]));
+          g_array_append_val (positions, position);
+        }
+    }
+
+  /* In order of position (all distinct). */
+  order = g_new0 (guint, out->len);
+  for (guint i = 0; i < out->len; i++)
+    for (guint j = 0; j < out->len; j++)
+      if (g_array_index (positions, guint, j) < g_array_index (positions, guint, i))
+        order[i]++;
+  for (guint rank = 0; rank < out->len; rank++)
+    for (guint i = 0; i < out->len; i++)
+      if (order[i] == rank)
+        g_string_append_printf (str, "%s%s", rank > 0 ? " | " : "", (char *) out->pdata[i]);
+
+  return g_strdup (str->str);
+}
+
+/* Random bursts against the plain rules: repeats, nesting at any depth,
+ * "/" itself, names that are prefixes of others, separators to
+ * normalize, whole libraries, force, two libraries, any threshold. */
+static void
+test_coalesce_random (void)
+{
+  g_autoptr(GPtrArray) sections = sections_new ("1", "Music", "/", NULL,
+                                                "2", "Movies", "/m", NULL,
+                                                NULL);
+  const char * const names[] = { "a", "b", "ab", "a b", "a\\b", "b.", "é" };
+  const guint thresholds[] = { 0, 1, 2, 3, 5, 10 };
+
+  for (guint round = 0; round < 2000; round++)
+    {
+      g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
+      g_autoptr(GPtrArray) coalesced = NULL;
+      g_autofree char *described = NULL;
+      g_autofree char *expected = NULL;
+      guint threshold = thresholds[g_test_rand_int_range (0, G_N_ELEMENTS (thresholds))];
+      guint n = g_test_rand_int_range (0, 25);
+
+      for (guint i = 0; i < n; i++)
+        {
+          SpyglassSection *section = g_ptr_array_index (sections, g_test_rand_int_range (0, 100) < 80 ? 0 : 1);
+          gboolean force = g_test_rand_int_range (0, 100) < 10;
+          g_autoptr(GString) path = g_string_new (section->key[0] == '1' ? "" : "/m");
+          guint depth = g_test_rand_int_range (0, 4);
+
+          if (g_test_rand_int_range (0, 100) < 3)
+            {
+              g_ptr_array_add (targets, spyglass_scan_target_new (section, NULL, force));
+              continue;
+            }
+
+          for (guint d = 0; d < depth; d++)
+            g_string_append_printf (path, "%s%s", g_test_rand_int_range (0, 10) == 0 ? "//" : "/",
+                                    names[g_test_rand_int_range (0, G_N_ELEMENTS (names))]);
+          if (path->len == 0 || g_test_rand_int_range (0, 10) == 0)
+            g_string_append_c (path, '/');
+          g_ptr_array_add (targets, spyglass_scan_target_new (section, path->str, force));
+        }
+
+      coalesced = spyglass_coalesce (targets, threshold);
+      described = describe_targets (coalesced);
+      expected = coalesce_reference (targets, threshold);
+      if (g_strcmp0 (described, expected) != 0)
+        {
+          g_autofree char *input = describe_targets (targets);
+
+          g_test_message ("threshold %u, input: %s", threshold, input);
+        }
+      g_assert_cmpstr (described, ==, expected);
+    }
+}
+
 static void
 test_scan_target (void)
 {
@@ -606,6 +768,8 @@ main (int   argc,
   g_test_add_func ("/coalesce/force-separate", test_coalesce_force_separate);
   g_test_add_func ("/coalesce/order", test_coalesce_order);
   g_test_add_func ("/coalesce/sections-by-key", test_coalesce_sections_by_key);
+  g_test_add_func ("/coalesce/windows", test_coalesce_windows);
+  g_test_add_func ("/coalesce/random", test_coalesce_random);
 
   return g_test_run ();
 }

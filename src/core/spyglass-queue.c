@@ -46,11 +46,13 @@ struct _SpyglassQueue
 
   guint             step_source;      /* the next step: batch window or back-off */
   gint64            step_due;         /* monotonic µs of step_source, 0 = none */
+  gint64            batch_opened;     /* monotonic µs: step_source closes a batch opened then, or 0 */
   gboolean          backing_off;      /* step_source is a back-off: new requests wait for it */
   gboolean          busy;             /* a fetch or a send is on its way */
   gboolean          started;
   gboolean          dirty;            /* the queue file is behind */
   gboolean          unsaved;          /* ... by requests it does not hold at all */
+  gboolean          coalesce_pending; /* queued requests were routed (again) since the last coalescing */
 
   gboolean          paused;
   char             *pause_reason;
@@ -627,7 +629,7 @@ route_pending (SpyglassQueue *self)
               continue;
             }
           spyglass_request_set_route (request, section->key, section->title, NULL);
-          self->dirty = TRUE;
+          self->dirty = self->coalesce_pending = TRUE;
           continue;
         }
 
@@ -677,7 +679,7 @@ route_pending (SpyglassQueue *self)
             }
         }
       i += targets->len - 1;
-      self->dirty = TRUE;
+      self->dirty = self->coalesce_pending = TRUE;
     }
 }
 
@@ -694,13 +696,23 @@ target_covers (SpyglassScanTarget *target,
 
 /* Widens the targets of queued requests with the coalescing rules, so that
  * each library gets the fewest, narrowest scans.  Requests keep their
- * identity: only what will be sent for them changes. */
+ * identity: only what will be sent for them changes.
+ *
+ * Only when requests were routed, or came back to the queue, since the
+ * last time: what is left of a coalesced queue once a batch has gone
+ * coalesces to itself, and coalescing is not cheap (it ran before every
+ * request sent, over the whole queue). */
 static void
 coalesce_queued (SpyglassQueue *self)
 {
-  g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
+  g_autoptr(GPtrArray) targets = NULL;
   g_autoptr(GPtrArray) coalesced = NULL;
 
+  if (!self->coalesce_pending)
+    return;
+  self->coalesce_pending = FALSE;
+
+  targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
   for (guint i = 0; i < self->requests->len; i++)
     {
       SpyglassRequest *request = g_ptr_array_index (self->requests, i);
@@ -863,6 +875,9 @@ handle_error (SpyglassQueue *self,
       spyglass_request_set_state (request, SPYGLASS_REQUEST_QUEUED);
       spyglass_request_set_error (request, error);
     }
+  /* Back in the queue, a batch may coalesce with what came meanwhile. */
+  if (batch != NULL)
+    self->coalesce_pending = TRUE;
 
   {
     g_autoptr(GPtrArray) none = g_ptr_array_new ();
@@ -1016,7 +1031,7 @@ queue_refresh_after (SpyglassQueue   *self,
                               spyglass_request_get_target_path (scanned));
   g_ptr_array_add (self->requests, g_object_ref (refresh));
   g_list_model_items_changed (G_LIST_MODEL (self), self->requests->len - 1, 0, 1);
-  self->unsaved = TRUE;
+  self->unsaved = self->coalesce_pending = TRUE;
 }
 
 static void
@@ -1170,6 +1185,7 @@ on_step_due (gpointer user_data)
 
   self->step_source = 0;
   self->step_due = 0;
+  self->batch_opened = 0;
   self->backing_off = FALSE;
   step (self);
   return G_SOURCE_REMOVE;
@@ -1180,6 +1196,7 @@ cancel_step (SpyglassQueue *self)
 {
   g_clear_handle_id (&self->step_source, g_source_remove);
   self->step_due = 0;
+  self->batch_opened = 0;
   self->backing_off = FALSE;
 }
 
@@ -1238,6 +1255,38 @@ on_network_changed (SpyglassQueue *self,
     }
 }
 
+/* Requests arriving together are routed and coalesced together: a batch
+ * closes when no request has come for a batch window, so that a burst
+ * longer than one window (an importer's) is one batch, not one per
+ * window; but at most SPYGLASS_QUEUE_MAX_BATCH_WINDOWS windows after its
+ * first request, so that a steady stream is still sent. */
+static void
+schedule_batch (SpyglassQueue *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 window = (gint64) self->batch_window * 1000;
+  gint64 due;
+
+  if (self->step_source == 0)
+    {
+      schedule_step (self, self->batch_window);
+      self->batch_opened = now;
+      return;
+    }
+
+  /* A back-off or a step due at once takes the request as it is. */
+  if (self->batch_opened == 0)
+    return;
+
+  due = MIN (now + window, self->batch_opened + window * SPYGLASS_QUEUE_MAX_BATCH_WINDOWS);
+  if (due <= self->step_due)
+    return;
+
+  g_source_remove (self->step_source);
+  self->step_due = due;
+  self->step_source = g_timeout_add ((guint) ((due - now + 999) / 1000), on_step_due, self);
+}
+
 static SpyglassRequest *
 add_request (SpyglassQueue   *self,
              SpyglassRequest *request)
@@ -1246,8 +1295,7 @@ add_request (SpyglassQueue   *self,
   g_list_model_items_changed (G_LIST_MODEL (self), self->requests->len - 1, 0, 1);
   self->dirty = self->unsaved = TRUE;
 
-  /* Requests arriving together are routed and coalesced together. */
-  schedule_step (self, self->batch_window);
+  schedule_batch (self);
   return request;
 }
 
@@ -1369,6 +1417,7 @@ spyglass_queue_set_threshold (SpyglassQueue *self,
 {
   g_return_if_fail (SPYGLASS_IS_QUEUE (self));
   self->threshold = threshold;
+  self->coalesce_pending = TRUE;
 }
 
 void
@@ -1579,6 +1628,7 @@ spyglass_queue_init (SpyglassQueue *self)
   self->history_pending = g_ptr_array_new_with_free_func (g_object_unref);
   self->path_map = spyglass_path_map_new ();
   self->threshold = 10;
+  self->coalesce_pending = TRUE;  /* what load() finds routed */
   self->batch_window = SPYGLASS_QUEUE_DEFAULT_BATCH_WINDOW;
   self->min_backoff = SPYGLASS_QUEUE_MIN_BACKOFF;
   self->max_backoff = SPYGLASS_QUEUE_MAX_BACKOFF;

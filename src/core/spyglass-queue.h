@@ -11,6 +11,8 @@
 G_BEGIN_DECLS
 
 #define SPYGLASS_QUEUE_DEFAULT_BATCH_WINDOW 500  /* milliseconds */
+/* A batch closes at most this many batch windows after its first request. */
+#define SPYGLASS_QUEUE_MAX_BATCH_WINDOWS    10
 #define SPYGLASS_QUEUE_MIN_BACKOFF          1000 /* milliseconds */
 #define SPYGLASS_QUEUE_MAX_BACKOFF          (5 * 60 * 1000)
 
@@ -26,9 +28,11 @@ G_DECLARE_FINAL_TYPE (SpyglassQueue, spyglass_queue, SPYGLASS, QUEUE, GObject)
  *   was in flight may be sent twice), requests that were being followed
  *   are followed again.
  * - One process owns the queue's files at a time (an advisory lock).
- * - Requests arriving within the batch window are routed and coalesced
- *   together (spyglass_coalesce()); a whole-library request already queued
- *   absorbs that library's folder requests.
+ * - Requests arriving together are routed and coalesced together
+ *   (spyglass_coalesce()): a batch closes when no request has arrived for
+ *   the batch window, or SPYGLASS_QUEUE_MAX_BATCH_WINDOWS windows after
+ *   its first request.  A whole-library request already queued absorbs
+ *   that library's folder requests.
  * - Requests are sent one at a time.  Refused connections, timeouts and
  *   5xx are retried with exponential back-off and jitter (1 s to 5 min),
  *   and at once when the network comes back.  An invalid token or a 403
