@@ -329,6 +329,70 @@ test_threshold_changed_while_queued (Fixture       *fixture,
   g_assert_cmpstr (log, ==, "1 /data/movies/Alien\n3 *\n");
 }
 
+/* A copy of the queue kept only through "items-changed". */
+static void
+mirror_items_changed (GListModel *model,
+                      guint       position,
+                      guint       removed,
+                      guint       added,
+                      GPtrArray  *mirror)
+{
+  g_assert_cmpuint (position + removed, <=, mirror->len);
+  g_ptr_array_remove_range (mirror, position, removed);
+  for (guint i = 0; i < added; i++)
+    g_ptr_array_insert (mirror, position + i, g_list_model_get_item (model, position + i));
+
+  g_assert_cmpuint (mirror->len, ==, g_list_model_get_n_items (model));
+  for (guint i = 0; i < mirror->len; i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (model, i);
+
+      g_assert_true (item == g_ptr_array_index (mirror, i));
+    }
+}
+
+static void
+check_not_queued (SpyglassQueue   *queue,
+                  SpyglassRequest *request,
+                  gpointer         user_data)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (queue)); i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (queue), i);
+
+      g_assert_true (item != (GObject *) request);
+    }
+}
+
+/* The queue as a list model: each change signalled where it happened,
+ * while batches whose requests lie apart in the queue are finished. */
+static void
+test_list_model (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(SpyglassQueue) queue = queue_new (fixture);
+  g_autoptr(GPtrArray) mirror = g_ptr_array_new_with_free_func (g_object_unref);
+  const char * const folders[] = {
+    "/data/music/A", "/data/movies/X", "/data/music/A", "/data/music/B",
+    "/data/movies/X", "/data/music/A", "/data/music/B", "/data/movies/Y",
+  };
+  g_autofree char *log = NULL;
+
+  g_signal_connect (queue, "items-changed", G_CALLBACK (mirror_items_changed), mirror);
+  g_signal_connect (queue, "request-finished", G_CALLBACK (check_not_queued), NULL);
+  spyglass_queue_set_threshold (queue, 0);
+  spyglass_queue_start (queue);
+  for (guint round = 0; round < 2; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+      spyglass_queue_add_folder (queue, folders[i], NULL, FALSE);
+  wait_idle (queue);
+
+  g_assert_cmpuint (mirror->len, ==, 0);
+  g_assert_cmpuint (spyglass_queue_get_history (queue)->len, ==, 16);
+  log = refresh_log (fixture);
+  g_assert_cmpstr (log, ==, "3 /data/music/A\n1 /data/movies/X\n3 /data/music/B\n1 /data/movies/Y\n");
+}
+
 static void
 test_not_in_library (Fixture       *fixture,
                      gconstpointer  data)
@@ -868,6 +932,7 @@ main (int   argc,
   ADD ("/queue/batching/long-burst", test_batching_long_burst);
   ADD ("/queue/batching/steady-stream", test_batching_steady_stream);
   ADD ("/queue/batching/threshold-changed", test_threshold_changed_while_queued);
+  ADD ("/queue/list-model", test_list_model);
   ADD ("/queue/not-in-library", test_not_in_library);
   ADD ("/queue/backoff", test_backoff);
   ADD ("/queue/server-error", test_server_error_retried);

@@ -29,6 +29,7 @@ struct _SpyglassQueue
   int               lock_fd;          /* -1 until load() */
 
   GPtrArray        *requests;         /* SpyglassRequest, oldest first: the list model */
+  guint             last_removed;     /* where the last finished request was in requests */
   GPtrArray        *history;          /* SpyglassRequest, newest last; read lazily */
   gboolean          history_loaded;
   guint             history_written;  /* lines appended since the start */
@@ -172,37 +173,39 @@ write_json_file (const char  *path,
                  gboolean     durable,
                  GError     **error)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
   gsize length;
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, QUEUE_FILE_VERSION);
-  json_builder_set_member_name (builder, member);
-  json_builder_begin_array (builder);
+  /* One request at a time, so that a long queue is never held as a JSON
+   * tree as well: that tree took ten times the memory of the requests. */
+  g_string_append_printf (text, "{\"version\":%d,\"%s\":[", QUEUE_FILE_VERSION, member);
   for (guint i = 0; i < requests->len; i++)
-    json_builder_add_value (builder, spyglass_request_to_json (g_ptr_array_index (requests, i)));
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
+    {
+      g_autoptr(JsonNode) node = spyglass_request_to_json (g_ptr_array_index (requests, i));
+      g_autofree char *item = NULL;
+      gsize item_length;
 
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, &length);
+      json_generator_set_root (generator, node);
+      item = json_generator_to_data (generator, &item_length);
+      if (i > 0)
+        g_string_append_c (text, ',');
+      g_string_append_len (text, item, item_length);
+    }
+  g_string_append (text, "]}");
+  length = text->len;
 
   /* Always an atomic replace: a crash leaves the old file or the new one.
    * Durable (fsync of the file and its folder) when a request would
    * otherwise be lost; a state change after Plex accepted a request is not
    * worth it: losing it sends that one request again. */
   if (durable)
-    g_file_set_contents_full (path, text, length,
+    g_file_set_contents_full (path, text->str, length,
                               G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                               0600, &local_error);
   else
-    replace_without_sync (path, text, length, &local_error);
+    replace_without_sync (path, text->str, length, &local_error);
 
   if (local_error != NULL)
     {
@@ -555,6 +558,32 @@ notify_idle_waiters (SpyglassQueue *self)
   g_list_free (waiters);
 }
 
+/* Where @request is in the queue.  The requests of a batch or of a scan
+ * are finished in the order of the queue, each at or after where the one
+ * before it was: looking there first keeps finishing a batch of n
+ * requests linear in the queue rather than n times it. */
+static gboolean
+find_request (SpyglassQueue   *self,
+              SpyglassRequest *request,
+              guint           *position)
+{
+  guint len = self->requests->len;
+  guint start = MIN (self->last_removed, len);
+
+  for (guint i = 0; i < len; i++)
+    {
+      guint at = start + i < len ? start + i : start + i - len;
+
+      if (g_ptr_array_index (self->requests, at) == request)
+        {
+          *position = at;
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
 /* Moves a finished request from the queue to the history. */
 static void
 finish_request (SpyglassQueue        *self,
@@ -570,9 +599,10 @@ finish_request (SpyglassQueue        *self,
   spyglass_request_set_progress (request, state == SPYGLASS_REQUEST_DONE ? 100 : -1);
   spyglass_request_set_finished (request, g_get_real_time ());
 
-  if (g_ptr_array_find (self->requests, request, &position))
+  if (find_request (self, request, &position))
     {
       g_ptr_array_remove_index (self->requests, position);
+      self->last_removed = position;
       g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
     }
 
