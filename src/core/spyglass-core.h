@@ -4,6 +4,7 @@
 #include "spyglass-address.h"
 #include "spyglass-client.h"
 #include "spyglass-error.h"
+#include "spyglass-host-path.h"
 #include "spyglass-path-map.h"
 #include "spyglass-plex-parse.h"
 #include "spyglass-plex-types.h"
