@@ -3,9 +3,9 @@
 #
 # Installs what is missing, builds Spyglass in _build and runs it uninstalled.
 #
+#   build-aux/run.sh                        the window (on a desktop), else a short help
 #   build-aux/run.sh SUBCOMMAND [OPTION…]   run spyglass, e.g. `… test`
 #   build-aux/run.sh --demo                 try it against a fake Plex server
-#   build-aux/run.sh                        short help
 #
 # Build output goes to standard error, so `build-aux/run.sh sections --json`
 # can be piped.
@@ -23,12 +23,18 @@ meson compile -C "$build" >&2
 # The uninstalled binary finds its GSettings schema in the build tree.
 export GSETTINGS_SCHEMA_DIR=$build/data
 spyglass=$build/src/spyglass
+window=$build/src/spyglass-window
 fake_plex=$build/tests/spyglass-fake-plex
+
+have_display () {
+  [ -n "${WAYLAND_DISPLAY-}" ] || [ -n "${DISPLAY-}" ]
+}
 
 usage () {
   cat <<USAGE
 
-Spyglass is built. Run it through this script, with a subcommand:
+Spyglass is built. There is no display here for its window; run its
+command line through this script, with a subcommand:
 
   build-aux/run.sh test --server nas.local
   build-aux/run.sh sections
@@ -55,7 +61,7 @@ USAGE
 . "$root/build-aux/fake-plex-lib.sh"
 
 # Starts the fake server, shows `test` and `sections` against it, stops it.
-demo () {
+demo_cli () {
   local tmp status=0
   tmp=$(mktemp -d)
   # shellcheck disable=SC2064 # $tmp is expanded now, on purpose
@@ -76,8 +82,36 @@ demo () {
   return "$status"
 }
 
+# The window against the fake server, with settings, token and queue of its
+# own in a temporary folder (SPYGLASS_DEMO=1 keeps the token out of the
+# keyring), and a small music folder to drop on it.
+demo_window () {
+  local tmp music
+  tmp=$(mktemp -d)
+  # shellcheck disable=SC2064 # $tmp is expanded now, on purpose
+  trap "fake_plex_stop; rm -rf '$tmp'" EXIT
+  export SPYGLASS_DEMO=1 GSETTINGS_BACKEND=keyfile
+  export XDG_CONFIG_HOME=$tmp/config XDG_DATA_HOME=$tmp/data
+  export XDG_STATE_HOME=$tmp/state XDG_CACHE_HOME=$tmp/cache
+  music=$tmp/Music
+  mkdir -p "$music/Pink Floyd/The Dark Side of the Moon" "$music/Pink Floyd/Wish You Were Here" \
+           "$music/Nina Simone/Pastel Blues" "$music/Miles Davis/Kind of Blue"
+
+  fake_plex_start "$fake_plex" "$tmp"
+  # The fake's Music library lives at /data/music: map the demo folder there.
+  "$spyglass" config --server "$FAKE_PLEX_URL" --section 3 --map "$music=/data/music" >/dev/null
+  printf '%s\n' "$FAKE_PLEX_TOKEN" | "$spyglass" config --token-stdin >/dev/null
+  cat <<DEMO
+Spyglass demo: a fake Plex server listens at $FAKE_PLEX_URL (token: $FAKE_PLEX_TOKEN).
+Open Preferences to test the connection and pick a library, then drop
+folders from $music onto the window. Close the window to end the demo;
+nothing is kept.
+DEMO
+  "$window"
+}
+
 case "${1-}" in
-  '') usage ;;
-  --demo) demo ;;
+  '') if have_display; then exec "$window"; else usage; fi ;;
+  --demo) if have_display; then demo_window; else demo_cli; fi ;;
   *) exec "$spyglass" "$@" ;;
 esac

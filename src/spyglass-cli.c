@@ -1684,6 +1684,65 @@ print_help (FILE *stream)
   g_string_free (help, TRUE);
 }
 
+/* Whether a window could open here. */
+static gboolean
+have_display (void)
+{
+  const char *wayland = g_getenv ("WAYLAND_DISPLAY");
+  const char *x11 = g_getenv ("DISPLAY");
+
+  return (wayland != NULL && wayland[0] != '\0') || (x11 != NULL && x11[0] != '\0');
+}
+
+/* The window's program: next to this one (installed side by side in
+ * bindir, or both in the build tree), else in BINDIR. */
+static char *
+window_program (void)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *beside = NULL;
+
+  if (self != NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (self);
+
+      beside = g_build_filename (dir, "spyglass-window", NULL);
+      if (g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer (&beside);
+    }
+
+  beside = g_build_filename (BINDIR, "spyglass-window", NULL);
+  if (g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
+    return g_steal_pointer (&beside);
+
+  return NULL;
+}
+
+/* Replaces this process with the window, handing it @folders (may be
+ * empty).  Returns only when there is no window to start. */
+static void
+exec_window (int    n_folders,
+             char **folders)
+{
+  g_autofree char *program = NULL;
+  g_autofree char **window_argv = NULL;
+
+  if (!have_display ())
+    return;
+  program = window_program ();
+  if (program == NULL)
+    return;
+
+  window_argv = g_new0 (char *, n_folders + 2);
+  window_argv[0] = program;
+  for (int i = 0; i < n_folders; i++)
+    window_argv[i + 1] = folders[i];
+
+  g_debug ("Starting the window: %s", program);
+  execv (program, window_argv);
+  g_debug ("Could not start %s: %s", program, g_strerror (errno));
+}
+
 int
 spyglass_cli_run (int   argc,
                   char *argv[])
@@ -1701,6 +1760,8 @@ spyglass_cli_run (int   argc,
 
   if (argc < 2)
     {
+      /* `spyglass` alone on a desktop opens the window. */
+      exec_window (0, NULL);
       print_help (stderr);
       return EXIT_USAGE;
     }
@@ -1751,7 +1812,19 @@ spyglass_cli_run (int   argc,
    * them. */
   if (g_file_test (name, G_FILE_TEST_EXISTS))
     {
-      g_autofree char **scan_argv = g_new0 (char *, argc + 1);
+      g_autofree char **scan_argv = NULL;
+
+      /* Into the running Spyglass's queue if there is one (its window
+       * lists them); else, on a desktop, into a new window; else scanned
+       * from here, as `spyglass scan` would. */
+      {
+        g_autoptr(GDBusConnection) running = running_instance ();
+
+        if (running == NULL)
+          exec_window (argc - 1, argv + 1);
+      }
+
+      scan_argv = g_new0 (char *, argc + 1);
 
       scan_argv[0] = (char *) "scan";
       for (int i = 1; i < argc; i++)

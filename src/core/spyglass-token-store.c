@@ -40,6 +40,18 @@ spyglass_token_store_get_fallback_path (void)
 }
 
 /* Wipes a secret before freeing it. */
+/* The keyring, when there is one to reach, and unless this is the demo:
+ * a demo's token must never replace the user's real one, so it stays in
+ * the demo's own (temporary) fallback file. */
+static gboolean
+use_keyring (void)
+{
+  if (g_strcmp0 (g_getenv ("SPYGLASS_DEMO"), "1") == 0)
+    return FALSE;
+
+  return spyglass_session_bus_available ();
+}
+
 static void
 secret_free (char *secret)
 {
@@ -148,7 +160,7 @@ spyglass_token_store_save (const char             *token,
 
   g_return_val_if_fail (token != NULL && token[0] != '\0', FALSE);
 
-  if (spyglass_session_bus_available () &&
+  if (use_keyring () &&
       secret_password_store_sync (&token_schema, SECRET_COLLECTION_DEFAULT,
                                   _("Plex token for Spyglass"), token,
                                   cancellable, &keyring_error,
@@ -191,7 +203,7 @@ spyglass_token_store_load (SpyglassTokenLocation  *location,
   if (location != NULL)
     *location = SPYGLASS_TOKEN_LOCATION_NONE;
 
-  secret = !spyglass_session_bus_available () ? NULL :
+  secret = !use_keyring () ? NULL :
     secret_password_lookup_sync (&token_schema, cancellable, &keyring_error,
                                  "kind", TOKEN_KIND,
                                  NULL);
@@ -240,7 +252,7 @@ spyglass_token_store_clear (GCancellable  *cancellable,
 {
   g_autoptr(GError) keyring_error = NULL;
 
-  if (spyglass_session_bus_available () &&
+  if (use_keyring () &&
       !secret_password_clear_sync (&token_schema, cancellable, &keyring_error,
                                    "kind", TOKEN_KIND,
                                    NULL))
