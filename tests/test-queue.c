@@ -160,7 +160,9 @@ test_send (Fixture       *fixture,
   g_autoptr(SpyglassQueue) queue = queue_new (fixture);
   g_autofree char *log = NULL;
   g_autofree char *history_file = NULL;
-  g_autofree char *queue_file = NULL;
+  g_autofree char *journal = NULL;
+  g_autoptr(GPtrArray) on_disk = NULL;
+  g_autoptr(GError) error = NULL;
   SpyglassRequest *request;
   GPtrArray *history;
 
@@ -183,9 +185,14 @@ test_send (Fixture       *fixture,
   g_assert_cmpuint (spyglass_request_get_attempts (request), ==, 1);
   g_assert_cmpint (spyglass_request_get_sent (request), >, 0);
 
-  /* What is on disk: an empty queue, and the history. */
-  queue_file = file_contents (fixture, "queue.json");
-  g_assert_nonnull (strstr (queue_file, "\"requests\":[]"));
+  /* What is on disk: an empty queue (as `spyglass status` reads it: each
+   * request was added to the journal, then removed), and the history. */
+  on_disk = spyglass_queue_read_requests (fixture->state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (on_disk->len, ==, 0);
+  journal = file_contents (fixture, "queue.journal");
+  g_assert_nonnull (strstr (journal, "\"op\":\"add\""));
+  g_assert_nonnull (strstr (journal, "\"op\":\"remove\""));
   history_file = file_contents (fixture, "history.jsonl");
   g_assert_nonnull (strstr (history_file, "/data/music/Air/Moon Safari"));
   g_assert_nonnull (strstr (history_file, "\"state\":\"done\""));
@@ -525,7 +532,9 @@ test_persist_and_resume (Fixture       *fixture,
   const char *odd = "/data/music/M\xe9lodie & #1 + 100%";
   g_autofree char *log = NULL;
   g_autofree char *expected = NULL;
-  g_autofree char *queue_file = NULL;
+  g_autofree char *journal = NULL;
+  g_autoptr(GPtrArray) on_disk = NULL;
+  g_autoptr(GError) error = NULL;
 
   {
     g_autoptr(SpyglassQueue) queue = queue_new (fixture);
@@ -535,9 +544,13 @@ test_persist_and_resume (Fixture       *fixture,
     spyglass_queue_add_folder (queue, odd, NULL, TRUE);
   }
 
-  queue_file = file_contents (fixture, "queue.json");
-  g_assert_nonnull (strstr (queue_file, "/data/music/Air"));
-  g_assert_nonnull (strstr (queue_file, "\"local-path-base64\""));
+  journal = file_contents (fixture, "queue.journal");
+  g_assert_nonnull (strstr (journal, "/data/music/Air"));
+  g_assert_nonnull (strstr (journal, "\"local-path-base64\""));
+  on_disk = spyglass_queue_read_requests (fixture->state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (on_disk->len, ==, 2);
+  g_assert_cmpstr (spyglass_request_get_local_path (on_disk->pdata[1]), ==, odd);
   g_assert_cmpuint (fake_plex_get_requests (fixture->plex)->len, ==, 0);
 
   {
