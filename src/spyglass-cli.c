@@ -1090,6 +1090,106 @@ print_queue (void)
     }
 }
 
+/* The scan queue for `status --json`: the requests waiting, being sent
+ * or being scanned, oldest first, as the queue's files have them (another
+ * process may own the queue).  A scanning request's progress is its
+ * library's, as Plex reports it in @activities: the queue does not write
+ * progress down. */
+static void
+add_queue_json (JsonBuilder *builder,
+                GPtrArray   *activities)
+{
+  g_autofree char *state_dir = queue_state_dir ();
+  g_autoptr(GPtrArray) requests = NULL;
+  g_autoptr(GError) error = NULL;
+
+  requests = spyglass_queue_read_requests (state_dir, &error);
+  json_builder_set_member_name (builder, "queue");
+  if (requests == NULL)
+    {
+      json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "queue-error");
+      json_builder_add_string_value (builder, error->message);
+      return;
+    }
+
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < requests->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (requests, i);
+      SpyglassRequestState state = spyglass_request_get_state (request);
+      const char *local = spyglass_request_get_local_path (request);
+      const char *key = spyglass_request_get_section_key (request);
+      const char *title = spyglass_request_get_section_title (request);
+      const char *message = spyglass_request_get_message (request);
+      SpyglassActivity *activity = NULL;
+
+      if (state != SPYGLASS_REQUEST_QUEUED && state != SPYGLASS_REQUEST_SENDING &&
+          state != SPYGLASS_REQUEST_SCANNING)
+        continue;
+      if (state == SPYGLASS_REQUEST_SCANNING && key != NULL)
+        activity = find_scan_activity (activities, key);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, spyglass_request_get_id (request));
+      json_builder_set_member_name (builder, "state");
+      json_builder_add_string_value (builder, spyglass_request_state_to_string (state));
+
+      /* JSON holds text: a path that is not UTF-8 is shown as well as it
+       * can be, and given exactly in base64. */
+      json_builder_set_member_name (builder, "path");
+      if (local == NULL)
+        json_builder_add_null_value (builder);
+      else if (g_utf8_validate (local, -1, NULL))
+        json_builder_add_string_value (builder, local);
+      else
+        {
+          g_autofree char *display = g_filename_display_name (local);
+          g_autofree char *encoded = g_base64_encode ((const guchar *) local, strlen (local));
+
+          json_builder_add_string_value (builder, display);
+          json_builder_set_member_name (builder, "path-base64");
+          json_builder_add_string_value (builder, encoded);
+        }
+
+      json_builder_set_member_name (builder, "force");
+      json_builder_add_boolean_value (builder, spyglass_request_get_force (request));
+
+      /* Known once the request is routed (or when it names its library). */
+      json_builder_set_member_name (builder, "library");
+      if (key == NULL)
+        json_builder_add_null_value (builder);
+      else
+        {
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "id");
+          json_builder_add_string_value (builder, key);
+          json_builder_set_member_name (builder, "title");
+          if (title != NULL)
+            json_builder_add_string_value (builder, title);
+          else
+            json_builder_add_null_value (builder);
+          json_builder_end_object (builder);
+        }
+
+      json_builder_set_member_name (builder, "progress");
+      if (activity != NULL && activity->progress >= 0)
+        json_builder_add_int_value (builder, activity->progress);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "attempts");
+      json_builder_add_int_value (builder, spyglass_request_get_attempts (request));
+      json_builder_set_member_name (builder, "message");
+      if (message != NULL)
+        json_builder_add_string_value (builder, message);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
 /* spyglass history */
 static int
 command_history (int    argc,
@@ -1188,9 +1288,12 @@ command_status (int    argc,
   if (activities == NULL)
     return plex_error (error, &ctx);
 
+  /* {"libraries": [...], "queue": [...]} */
   if (json)
     {
       builder = json_builder_new ();
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "libraries");
       json_builder_begin_array (builder);
     }
 
@@ -1234,6 +1337,8 @@ command_status (int    argc,
   if (json)
     {
       json_builder_end_array (builder);
+      add_queue_json (builder, activities);
+      json_builder_end_object (builder);
       print_json (builder);
     }
   else
