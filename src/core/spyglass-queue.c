@@ -19,8 +19,10 @@
 
 /* The journal is folded into a new snapshot once it holds more records
  * than this and more than twice the requests queued: so each change is
- * written a bounded number of times, whatever the size of the queue. */
-#define JOURNAL_COMPACT_MIN_RECORDS 1000
+ * written a bounded number of times, whatever the size of the queue.  Not
+ * much more: every `spyglass scan` and `spyglass status` reads the whole
+ * journal (about 40 µs a record in a debug build). */
+#define JOURNAL_COMPACT_MIN_RECORDS 256
 
 /* Generated text goes to disk in pieces of about this size: a long queue
  * is never held as one string as well. */
@@ -71,6 +73,8 @@ struct _SpyglassQueue
   gint64            generation;       /* of the snapshot; the journal's first line repeats it */
   int               journal_fd;       /* appends to the journal of this generation, or -1 */
   gboolean          snapshot_needed;  /* the journal cannot be trusted to hold every change */
+  gboolean          snapshot_empty;   /* the snapshot holds no request */
+  gsize             journal_header;   /* bytes of the journal's first line */
   gsize             journal_length;   /* bytes of whole records in the journal */
   guint             journal_records;  /* records in it */
   GHashTable       *changes;          /* SpyglassRequest → Change, what the journal does not have yet */
@@ -429,7 +433,7 @@ journal_start (SpyglassQueue  *self,
   if (self->journal_fd >= 0)
     close (self->journal_fd);
   self->journal_fd = fd;
-  self->journal_length = strlen (header);
+  self->journal_header = self->journal_length = strlen (header);
   self->journal_records = 0;
   return TRUE;
 }
@@ -553,6 +557,7 @@ journal_compact (SpyglassQueue  *self,
 {
   if (!write_snapshot (self, self->generation + 1, error))
     return FALSE;
+  self->snapshot_empty = queue_length (self) == 0;
 
   /* The old journal is stale from here on: its generation is behind the
    * snapshot's, which holds every change in it. */
@@ -635,9 +640,26 @@ journal_flush (SpyglassQueue *self)
   self->journal_records += records;
   clear_changes (self);
 
-  if (self->journal_records > MAX (JOURNAL_COMPACT_MIN_RECORDS, 2 * queue_length (self)) &&
-      !journal_compact (self, &error))
-    g_warning (_("Cannot save the scan queue: %s"), error->message);
+  /* An empty queue over an empty snapshot: what the journal says comes to
+   * nothing, so it is cut back to its first line, which needs no sync (if
+   * the cut is lost, the whole journal still comes to nothing).  This
+   * keeps the journal short for a command that sends a request and
+   * exits.  A queue that empties over a snapshot that is not empty is
+   * folded into an empty snapshot first. */
+  if (queue_length (self) == 0 && self->journal_records > 0 && self->snapshot_empty)
+    {
+      if (ftruncate (self->journal_fd, self->journal_header) == 0)
+        {
+          self->journal_length = self->journal_header;
+          self->journal_records = 0;
+        }
+    }
+  else if ((queue_length (self) == 0 && self->journal_records > 0) ||
+           self->journal_records > MAX (JOURNAL_COMPACT_MIN_RECORDS, 2 * queue_length (self)))
+    {
+      if (!journal_compact (self, &error))
+        g_warning (_("Cannot save the scan queue: %s"), error->message);
+    }
   return;
 
 failed:
@@ -717,6 +739,7 @@ typedef struct
 {
   JournalStatus status;
   gsize         size;     /* of the file */
+  gsize         header;   /* of its first line */
   gsize         length;   /* of its whole lines: the rest is a torn record */
   guint         records;
 } JournalInfo;
@@ -838,6 +861,7 @@ replay_journal (const char   *path,
   contents[info->length - 1] = '\0';
 
   next = strchr (contents, '\n');
+  info->header = next != NULL ? (gsize) (next - contents) + 1 : info->length;
   if (next != NULL)
     *next++ = '\0';
   if (!json_parser_load_from_data (parser, contents, -1, NULL) ||
@@ -1098,6 +1122,7 @@ spyglass_queue_read_requests (const char  *state_dir,
 {
   g_autofree char *queue_path = NULL;
   g_autofree char *journal_path = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (state_dir != NULL, NULL);
 
@@ -1108,21 +1133,29 @@ spyglass_queue_read_requests (const char  *state_dir,
    * then the journal read is ahead of the snapshot read, and both are
    * read again.  (A snapshot read after it and a journal read before is
    * a stale journal: the snapshot holds it all.) */
-  for (guint attempt = 0; attempt < 10; attempt++)
+  for (guint attempt = 0; attempt < 5; attempt++)
     {
       g_autoptr(GPtrArray) requests = NULL;
       JournalInfo info;
       gint64 generation;
 
-      requests = read_snapshot (queue_path, &generation, error);
-      if (requests == NULL || !replay_journal (journal_path, generation, &requests, &info, error))
-        return NULL;
-      if (info.status != JOURNAL_AHEAD)
-        return g_steal_pointer (&requests);
+      g_clear_error (&local_error);
+      requests = read_snapshot (queue_path, &generation, &local_error);
+      if (requests != NULL &&
+          replay_journal (journal_path, generation, &requests, &info, &local_error))
+        {
+          if (info.status != JOURNAL_AHEAD)
+            return g_steal_pointer (&requests);
+          g_set_error_literal (&local_error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
+                               _("the journal is newer than the queue file"));
+        }
+
+      /* Reading as the owner cuts the journal back may read bytes of two
+       * versions of it: what is really corrupt stays so. */
+      g_usleep (2000);
     }
 
-  g_set_error_literal (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
-                       _("the journal is newer than the queue file"));
+  g_propagate_error (error, g_steal_pointer (&local_error));
   return NULL;
 }
 
@@ -1166,7 +1199,7 @@ spyglass_queue_load (SpyglassQueue  *self,
 {
   g_autoptr(GPtrArray) requests = NULL;
   g_autoptr(GError) local_error = NULL;
-  JournalInfo journal = { JOURNAL_MISSING, 0, 0, 0 };
+  JournalInfo journal = { JOURNAL_MISSING, 0, 0, 0, 0 };
   const char *unreadable = self->queue_path;
   gint64 generation = 0;
 
@@ -1182,6 +1215,7 @@ spyglass_queue_load (SpyglassQueue  *self,
   requests = read_snapshot (self->queue_path, &generation, &local_error);
   if (requests != NULL)
     {
+      self->snapshot_empty = requests->len == 0;
       unreadable = self->journal_path;
       if (!replay_journal (self->journal_path, generation, &requests, &journal, &local_error))
         g_clear_pointer (&requests, g_ptr_array_unref);
@@ -1216,6 +1250,7 @@ spyglass_queue_load (SpyglassQueue  *self,
         *recovered_path = g_steal_pointer (&aside);
       requests = g_ptr_array_new_with_free_func (g_object_unref);
       generation = 0;
+      self->snapshot_empty = TRUE;
       memset (&journal, 0, sizeof journal);
       g_clear_error (&local_error);
     }
@@ -1228,6 +1263,7 @@ spyglass_queue_load (SpyglassQueue  *self,
       if (self->journal_fd < 0 ||
           (journal.length < journal.size && ftruncate (self->journal_fd, journal.length) != 0))
         self->snapshot_needed = TRUE;
+      self->journal_header = journal.header;
       self->journal_length = journal.length;
       self->journal_records = journal.records;
     }
