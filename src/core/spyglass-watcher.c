@@ -1214,6 +1214,8 @@ spyglass_watcher_add_root (SpyglassWatcher  *self,
     {
       g_debug ("%s is missing; waiting for it", root->path);
       root->paused = TRUE;
+      if (g_queue_is_empty (&self->walk))
+        set_ready (self, TRUE);
       g_signal_emit (self, signals[ROOT_PAUSED], 0, root->path, _("The folder is missing"));
     }
 
