@@ -200,6 +200,10 @@ test_send_and_click (Fixture       *fixture,
 
   received = fake_notifications_wait (fixture->server, WAIT_MS);
   g_assert_nonnull (received);
+  /* app_name is GLib's choice (the program name in 2.74, empty in some
+   * versions): the desktop-entry hint is what names the app. */
+  g_test_message ("app_name “%s”, desktop-entry “%s”", received->app_name,
+                  fake_notification_get_hint_string (received, "desktop-entry"));
   g_assert_cmpstr (received->summary, ==, "Plex scan failed");
   g_assert_cmpstr (received->body, ==, "Invalid Plex token");
   g_assert_cmpstr (fake_notification_get_hint_string (received, "desktop-entry"), ==, TEST_APP_ID);
