@@ -226,7 +226,7 @@ if have_spyglass == "yes":
     r = statistics.median(rss["spyglass"]) / statistics.median(rss["minimal"])
     verdict = lambda x: "ok" if x <= 1.2 else "over the 1.2 goal"
     print(f"ratio Spyglass / minimal: first frame {f:.2f} ({verdict(f)}), "
-          f"idle Pss {p:.2f} ({verdict(p)}), idle Rss {r:.2f}")
+          f"idle Pss {p:.2f} ({verdict(p)}), idle Rss {r:.2f} ({verdict(r)})")
 else:
     print("no ratios: spyglass-window was not found")
 EOF
