@@ -20,8 +20,13 @@ packages=(
   glib-networking dbus gnome-keyring libsecret-tools
   # data validation tests, the demo and the benchmark
   desktop-file-utils appstream curl
-  # the GTK 4 / libadwaita window and its headless UI tests
-  libgtk-4-dev libadwaita-1-dev xvfb xauth
+  # the GTK 4 / libadwaita window and its headless UI tests: an X server,
+  # xdotool to drive the pointer for drag and drop, gdbus (libglib2.0-bin)
+  # for build-aux/test-session.sh to see the keyring on the bus
+  libgtk-4-dev libadwaita-1-dev xvfb xauth xdotool
+  # the SVG loader for gdk-pixbuf: GTK's symbolic icons (a drag icon, the
+  # app's own) fail to load without it, a warning tests make fatal
+  librsvg2-common
   # meson install updates the icon cache (gtk4-update-icon-cache)
   libgtk-4-bin
 )

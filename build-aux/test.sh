@@ -4,7 +4,10 @@
 # Installs what is missing, builds Spyglass and runs the whole test suite
 # twice: in _build (the normal build) and in _build-sanitize (built with
 # AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer). Each run
-# gets its own D-Bus session bus when dbus-run-session is there.
+# happens inside build-aux/test-session.sh: a D-Bus session bus, an X server
+# (Xvfb) and an unlocked gnome-keyring of its own, stopped afterwards. The UI
+# tests need them: SPYGLASS_UI_REQUIRED=1 makes a missing display a failure
+# instead of a skip.
 #
 #   build-aux/test.sh [MESON-TEST-ARGUMENT…]
 #
@@ -28,12 +31,8 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_st
 # from AddressSanitizer; make it use malloc.
 export G_SLICE=always-malloc
 
-if command -v dbus-run-session >/dev/null 2>&1; then
-  with_bus=(dbus-run-session --)
-else
-  echo "test.sh: dbus-run-session not found; tests run without a session bus" >&2
-  with_bus=()
-fi
+export SPYGLASS_UI_REQUIRED="${SPYGLASS_UI_REQUIRED:-1}"
+with_session=(build-aux/test-session.sh)
 
 passed=0
 failed=0
@@ -81,7 +80,7 @@ run_suite () {
   echo "== $dir: tests"
   rm -f "$dir/meson-logs/testlog.json"
   local status=0
-  "${with_bus[@]}" meson test -C "$dir" --print-errorlogs \
+  "${with_session[@]}" meson test -C "$dir" --print-errorlogs \
     --timeout-multiplier "$multiplier" "${test_args[@]}" || status=$?
   count_results "$dir"
   if [ "$status" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; then

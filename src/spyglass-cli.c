@@ -1090,6 +1090,106 @@ print_queue (void)
     }
 }
 
+/* The scan queue for `status --json`: the requests waiting, being sent
+ * or being scanned, oldest first, as the queue's files have them (another
+ * process may own the queue).  A scanning request's progress is its
+ * library's, as Plex reports it in @activities: the queue does not write
+ * progress down. */
+static void
+add_queue_json (JsonBuilder *builder,
+                GPtrArray   *activities)
+{
+  g_autofree char *state_dir = queue_state_dir ();
+  g_autoptr(GPtrArray) requests = NULL;
+  g_autoptr(GError) error = NULL;
+
+  requests = spyglass_queue_read_requests (state_dir, &error);
+  json_builder_set_member_name (builder, "queue");
+  if (requests == NULL)
+    {
+      json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "queue-error");
+      json_builder_add_string_value (builder, error->message);
+      return;
+    }
+
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < requests->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (requests, i);
+      SpyglassRequestState state = spyglass_request_get_state (request);
+      const char *local = spyglass_request_get_local_path (request);
+      const char *key = spyglass_request_get_section_key (request);
+      const char *title = spyglass_request_get_section_title (request);
+      const char *message = spyglass_request_get_message (request);
+      SpyglassActivity *activity = NULL;
+
+      if (state != SPYGLASS_REQUEST_QUEUED && state != SPYGLASS_REQUEST_SENDING &&
+          state != SPYGLASS_REQUEST_SCANNING)
+        continue;
+      if (state == SPYGLASS_REQUEST_SCANNING && key != NULL)
+        activity = find_scan_activity (activities, key);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, spyglass_request_get_id (request));
+      json_builder_set_member_name (builder, "state");
+      json_builder_add_string_value (builder, spyglass_request_state_to_string (state));
+
+      /* JSON holds text: a path that is not UTF-8 is shown as well as it
+       * can be, and given exactly in base64. */
+      json_builder_set_member_name (builder, "path");
+      if (local == NULL)
+        json_builder_add_null_value (builder);
+      else if (g_utf8_validate (local, -1, NULL))
+        json_builder_add_string_value (builder, local);
+      else
+        {
+          g_autofree char *display = g_filename_display_name (local);
+          g_autofree char *encoded = g_base64_encode ((const guchar *) local, strlen (local));
+
+          json_builder_add_string_value (builder, display);
+          json_builder_set_member_name (builder, "path-base64");
+          json_builder_add_string_value (builder, encoded);
+        }
+
+      json_builder_set_member_name (builder, "force");
+      json_builder_add_boolean_value (builder, spyglass_request_get_force (request));
+
+      /* Known once the request is routed (or when it names its library). */
+      json_builder_set_member_name (builder, "library");
+      if (key == NULL)
+        json_builder_add_null_value (builder);
+      else
+        {
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "id");
+          json_builder_add_string_value (builder, key);
+          json_builder_set_member_name (builder, "title");
+          if (title != NULL)
+            json_builder_add_string_value (builder, title);
+          else
+            json_builder_add_null_value (builder);
+          json_builder_end_object (builder);
+        }
+
+      json_builder_set_member_name (builder, "progress");
+      if (activity != NULL && activity->progress >= 0)
+        json_builder_add_int_value (builder, activity->progress);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "attempts");
+      json_builder_add_int_value (builder, spyglass_request_get_attempts (request));
+      json_builder_set_member_name (builder, "message");
+      if (message != NULL)
+        json_builder_add_string_value (builder, message);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
 /* spyglass history */
 static int
 command_history (int    argc,
@@ -1188,9 +1288,12 @@ command_status (int    argc,
   if (activities == NULL)
     return plex_error (error, &ctx);
 
+  /* {"libraries": [...], "queue": [...]} */
   if (json)
     {
       builder = json_builder_new ();
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "libraries");
       json_builder_begin_array (builder);
     }
 
@@ -1234,6 +1337,8 @@ command_status (int    argc,
   if (json)
     {
       json_builder_end_array (builder);
+      add_queue_json (builder, activities);
+      json_builder_end_object (builder);
       print_json (builder);
     }
   else
@@ -1650,6 +1755,316 @@ command_service (int    argc,
   return g_application_run (app, 0, NULL);
 }
 
+/* One `spyglass watch`. */
+typedef struct
+{
+  Context         *ctx;
+  SpyglassQueue   *queue;
+  SpyglassWatcher *watcher;
+  GMainLoop       *loop;       /* without a session bus */
+  GApplication    *app;        /* with one */
+  gboolean         announced;
+} WatchRun;
+
+static void
+on_watch_ready (SpyglassWatcher *watcher,
+                GParamSpec      *pspec,
+                WatchRun        *run)
+{
+  guint watched = spyglass_watcher_get_n_watched (watcher);
+  guint polled = spyglass_watcher_get_n_polled (watcher);
+
+  if (run->announced || !spyglass_watcher_get_ready (watcher))
+    return;
+  run->announced = TRUE;
+
+  if (polled > 0)
+    g_print (_("Watching %u folders, and checking %u more every %u s; stop with Ctrl+C\n"),
+             watched, polled, SPYGLASS_WATCHER_DEFAULT_FALLBACK_INTERVAL / 1000);
+  else
+    g_print (g_dngettext (GETTEXT_PACKAGE,
+                          "Watching %u folder; stop with Ctrl+C\n",
+                          "Watching %u folders; stop with Ctrl+C\n", watched),
+             watched);
+  fflush (stdout);
+}
+
+static void
+on_watch_settled (SpyglassWatcher *watcher,
+                  const char      *path,
+                  WatchRun        *run)
+{
+  g_autofree char *display = g_filename_display_name (path);
+
+  g_print (_("Changed: “%s”\n"), display);
+  fflush (stdout);
+  spyglass_queue_add_folder (run->queue, path, NULL, FALSE);
+}
+
+static void
+on_watch_paused (SpyglassWatcher *watcher,
+                 const char      *path,
+                 const char      *reason,
+                 WatchRun        *run)
+{
+  g_autofree char *display = g_filename_display_name (path);
+
+  print_error (_("Not watching “%s”: %s. Nothing there is scanned until it is back."),
+               display, reason);
+}
+
+static void
+on_watch_resumed (SpyglassWatcher *watcher,
+                  const char      *path,
+                  WatchRun        *run)
+{
+  g_autofree char *display = g_filename_display_name (path);
+
+  g_print (_("“%s” is back; watching it again\n"), display);
+  fflush (stdout);
+}
+
+static void
+on_watch_limit (SpyglassWatcher *watcher,
+                const char      *message,
+                WatchRun        *run)
+{
+  print_error ("%s", message);
+}
+
+static void
+on_watch_batch_sent (SpyglassQueue *queue,
+                     GPtrArray     *batch,
+                     WatchRun      *run)
+{
+  print_sent (g_ptr_array_index (batch, 0));
+  fflush (stdout);
+}
+
+static void
+on_watch_batch_failed (SpyglassQueue *queue,
+                       GPtrArray     *batch,
+                       const GError  *error,
+                       WatchRun      *run)
+{
+  /* The queue keeps it and tries again. */
+  plex_error_with_note (error, run->ctx, _("the scan stays queued and is tried again"));
+}
+
+static void
+on_watch_request_finished (SpyglassQueue   *queue,
+                           SpyglassRequest *request,
+                           WatchRun        *run)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (spyglass_request_get_state (request) != SPYGLASS_REQUEST_FAILED)
+    return;
+
+  error = g_error_new_literal (SPYGLASS_ERROR, spyglass_request_get_error_code (request),
+                               spyglass_request_get_message (request));
+  plex_error (error, run->ctx);
+}
+
+static gboolean
+on_watch_quit (gpointer user_data)
+{
+  WatchRun *run = user_data;
+
+  if (run->app != NULL)
+    g_application_release (run->app);
+  else
+    g_main_loop_quit (run->loop);
+  /* Removed by command_watch(). */
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+add_watch_root (GPtrArray  *roots,
+                const char *path)
+{
+  g_autofree char *canonical = g_canonicalize_filename (path, NULL);
+
+  for (guint i = 0; i < roots->len; i++)
+    if (g_str_equal (g_ptr_array_index (roots, i), canonical))
+      return;
+  g_ptr_array_add (roots, g_steal_pointer (&canonical));
+}
+
+/* spyglass watch */
+static int
+command_watch (int    argc,
+               char **argv)
+{
+  g_auto(GlobalOptions) options = { .timeout = G_MININT };
+  g_auto(Context) ctx = { 0 };
+  g_autoptr(SpyglassQueue) queue = NULL;
+  g_autoptr(SpyglassWatcher) watcher = NULL;
+  g_autoptr(SpyglassScanMonitor) monitor = NULL;
+  g_autoptr(GApplication) app = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *state_dir = NULL;
+  g_autofree char *config_dir = NULL;
+  g_auto(GStrv) paths = NULL;
+  double settle = -1;
+  WatchRun run = { 0 };
+  guint sigint, sigterm;
+  int status = 0;
+  const GOptionEntry entries[] = {
+    { "settle", 0, 0, G_OPTION_ARG_DOUBLE, &settle,
+      N_("Scan a folder when nothing in it changed for this long (default: the stored "
+         "settle delay, 20 s)"), N_("SECONDS") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  if (!parse_options ("watch", _("[PATH…]"),
+                      _("Watch the music folders and scan each folder shortly after it "
+                        "stops changing, in the foreground. Watched: the local folders of "
+                        "the path mappings, the stored watch folders and the PATHs given; "
+                        "without any, the libraries’ folders as Plex names them."),
+                      entries, &options, &argc, &argv))
+    return EXIT_USAGE;
+  if (settle != -1 && (settle < 0.1 || settle > 3600))
+    return usage_error ("watch", _("the settle delay is 0.1 to 3600 seconds"));
+  if (!context_init (&ctx, &options, "watch", &status))
+    return status;
+
+  {
+    g_autoptr(GDBusConnection) running = running_instance ();
+
+    if (running != NULL)
+      {
+        print_error (_("Spyglass is already running (its window or “spyglass service”); "
+                       "with Auto-scan on, it watches the folders itself"));
+        return EXIT_PLEX_ERROR;
+      }
+  }
+
+  /* What to watch. */
+  for (guint i = 0; i < spyglass_path_map_get_n_rules (ctx.path_map); i++)
+    {
+      const char *local, *plex;
+
+      spyglass_path_map_get_rule (ctx.path_map, i, &local, &plex);
+      add_watch_root (roots, local);
+    }
+  if (ctx.settings != NULL)
+    {
+      g_auto(GStrv) folders = g_settings_get_strv (ctx.settings, "watch-folders");
+
+      for (guint i = 0; folders[i] != NULL; i++)
+        if (folders[i][0] == '/')
+          add_watch_root (roots, folders[i]);
+    }
+  for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
+    add_watch_root (roots, paths[i]);
+  if (roots->len == 0)
+    {
+      g_autoptr(GPtrArray) sections = list_sections (&ctx, &error);
+
+      if (sections == NULL)
+        return plex_error (error, &ctx);
+      for (guint i = 0; i < sections->len; i++)
+        {
+          SpyglassSection *section = g_ptr_array_index (sections, i);
+
+          for (guint j = 0; section->locations[j] != NULL; j++)
+            if (g_file_test (section->locations[j], G_FILE_TEST_IS_DIR))
+              add_watch_root (roots, section->locations[j]);
+        }
+    }
+  if (roots->len == 0)
+    return usage_error ("watch", _("no folder to watch: give PATHs, or store path mappings"));
+
+  state_dir = queue_state_dir ();
+  config_dir = g_build_filename (g_get_user_config_dir (), "spyglass", NULL);
+
+  watcher = spyglass_watcher_new ();
+  if (settle != -1)
+    spyglass_watcher_set_settle_delay (watcher, (guint) (settle * 1000 + 0.5));
+  else if (ctx.settings != NULL)
+    spyglass_watcher_set_settle_delay (watcher, g_settings_get_uint (ctx.settings,
+                                                                     "settle-delay") * 1000);
+  /* Spyglass's own files are not music. */
+  spyglass_watcher_add_ignored_path (watcher, state_dir);
+  spyglass_watcher_add_ignored_path (watcher, config_dir);
+
+  queue = spyglass_queue_new (ctx.client, state_dir);
+  spyglass_queue_set_threshold (queue, ctx.threshold);
+  spyglass_queue_set_default_section (queue, ctx.default_section);
+  spyglass_queue_set_path_map (queue, g_steal_pointer (&ctx.path_map));
+  if (ctx.settings != NULL)
+    spyglass_queue_set_refresh_after_scan (queue, g_settings_get_boolean (ctx.settings,
+                                                                         "refresh-metadata"));
+  monitor = spyglass_scan_monitor_new (ctx.client);
+  spyglass_scan_monitor_start (monitor);
+  spyglass_queue_set_scan_monitor (queue, monitor);
+
+  /* On a desktop session bus, offer the queue there as `service` does,
+   * so that `spyglass scan` joins it. */
+  if (spyglass_session_bus_available ())
+    {
+      app = g_application_new (SPYGLASS_BUS_NAME, G_APPLICATION_IS_SERVICE);
+      if (!g_application_register (app, NULL, &error))
+        return plex_error (error, &ctx);
+      if (g_application_get_is_remote (app))
+        {
+          print_error (_("Spyglass is already running"));
+          return EXIT_PLEX_ERROR;
+        }
+    }
+
+  if (!load_queue (queue, &error))
+    return plex_error (error, &ctx);
+  if (app != NULL &&
+      spyglass_queue_service_export (queue, g_application_get_dbus_connection (app), &error) == 0)
+    return plex_error (error, &ctx);
+
+  run.ctx = &ctx;
+  run.queue = queue;
+  run.watcher = watcher;
+  run.app = app;
+  g_signal_connect (watcher, "notify::ready", G_CALLBACK (on_watch_ready), &run);
+  g_signal_connect (watcher, "folder-settled", G_CALLBACK (on_watch_settled), &run);
+  g_signal_connect (watcher, "root-paused", G_CALLBACK (on_watch_paused), &run);
+  g_signal_connect (watcher, "root-resumed", G_CALLBACK (on_watch_resumed), &run);
+  g_signal_connect (watcher, "watch-limit-reached", G_CALLBACK (on_watch_limit), &run);
+  g_signal_connect (queue, "batch-sent", G_CALLBACK (on_watch_batch_sent), &run);
+  g_signal_connect (queue, "batch-failed", G_CALLBACK (on_watch_batch_failed), &run);
+  g_signal_connect (queue, "request-finished", G_CALLBACK (on_watch_request_finished), &run);
+
+  for (guint i = 0; i < roots->len; i++)
+    if (!spyglass_watcher_add_root (watcher, g_ptr_array_index (roots, i), &error))
+      return plex_error (error, &ctx);
+  on_watch_ready (watcher, NULL, &run);
+
+  spyglass_queue_start (queue);
+  if (app != NULL)
+    {
+      sigint = g_unix_signal_add (SIGINT, on_watch_quit, &run);
+      sigterm = g_unix_signal_add (SIGTERM, on_watch_quit, &run);
+      g_application_hold (app);
+      status = g_application_run (app, 0, NULL);
+    }
+  else
+    {
+      loop = g_main_loop_new (NULL, FALSE);
+      run.loop = loop;
+      sigint = g_unix_signal_add (SIGINT, on_watch_quit, &run);
+      sigterm = g_unix_signal_add (SIGTERM, on_watch_quit, &run);
+      g_main_loop_run (loop);
+    }
+
+  g_clear_handle_id (&sigint, g_source_remove);
+  g_clear_handle_id (&sigterm, g_source_remove);
+  g_signal_handlers_disconnect_by_data (watcher, &run);
+  g_signal_handlers_disconnect_by_data (queue, &run);
+  return status;
+}
+
 typedef struct
 {
   const char *name;
@@ -1666,6 +2081,7 @@ static const Command commands[] = {
   { "config", command_config, N_("Show or change the stored settings") },
   { "history", command_history, N_("Show the last results of the scan queue") },
   { "service", command_service, N_("Keep running and own the scan queue") },
+  { "watch", command_watch, N_("Watch the music folders and scan what changed") },
 };
 
 static void

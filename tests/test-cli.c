@@ -556,9 +556,10 @@ test_scan_kept_for_next_run (Fixture       *fixture,
                               "next run\n", fake_plex_get_url (fixture->plex));
   assert_fails (fixture, expected);
 
-  /* What waits is on disk, and the history is still empty. */
+  /* What waits is on disk (in the queue's journal), and the history is
+   * still empty. */
   {
-    g_autofree char *state = g_build_filename (fixture->tmpdir, "state", "spyglass", "queue.json", NULL);
+    g_autofree char *state = g_build_filename (fixture->tmpdir, "state", "spyglass", "queue.journal", NULL);
     g_autofree char *contents = NULL;
 
     g_assert_true (g_file_get_contents (state, &contents, NULL, NULL));
@@ -574,6 +575,32 @@ test_scan_kept_for_next_run (Fixture       *fixture,
   g_assert_true (g_str_has_suffix (fixture->out,
                                    "Queue: 1 request\n"
                                    "  queued   /data/music/Air — Cannot reach Plex server\n"));
+
+  /* The same for a script: never sent (the libraries could not be
+   * listed), so not routed to a library yet. */
+  {
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *root;
+    JsonArray *queue;
+    JsonObject *request;
+
+    g_assert_cmpint (run (fixture, "status", "--json"), ==, 0);
+    json_parser_load_from_data (parser, fixture->out, -1, &error);
+    g_assert_no_error (error);
+    root = json_node_get_object (json_parser_get_root (parser));
+    queue = json_object_get_array_member (root, "queue");
+    g_assert_cmpuint (json_array_get_length (queue), ==, 1);
+    request = json_array_get_object_element (queue, 0);
+    g_assert_cmpuint (strlen (json_object_get_string_member (request, "id")), >, 0);
+    g_assert_cmpstr (json_object_get_string_member (request, "state"), ==, "queued");
+    g_assert_cmpstr (json_object_get_string_member (request, "path"), ==, "/data/music/Air");
+    g_assert_false (json_object_get_boolean_member (request, "force"));
+    g_assert_true (json_object_get_null_member (request, "library"));
+    g_assert_true (json_object_get_null_member (request, "progress"));
+    g_assert_cmpint (json_object_get_int_member (request, "attempts"), ==, 0);
+    g_assert_cmpstr (json_object_get_string_member (request, "message"), ==,
+                     "Cannot reach Plex server");
+  }
   g_assert_cmpint (run (fixture, "scan", "/data/music/Can"), ==, 0);
   g_assert_cmpstr (fixture->out, ==,
                    "Scanning “/data/music/Air” in Music (section 3)\n"
@@ -741,6 +768,7 @@ test_status (Fixture       *fixture,
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
+  JsonObject *root;
   JsonObject *music;
 
   g_assert_cmpint (run (fixture, "status"), ==, 0);
@@ -762,12 +790,91 @@ test_status (Fixture       *fixture,
   g_assert_cmpint (run (fixture, "status", "--json"), ==, 0);
   json_parser_load_from_data (parser, fixture->out, -1, &error);
   g_assert_no_error (error);
-  music = json_array_get_object_element (json_node_get_array (json_parser_get_root (parser)), 2);
+  root = json_node_get_object (json_parser_get_root (parser));
+  music = json_array_get_object_element (json_object_get_array_member (root, "libraries"), 2);
   g_assert_cmpstr (json_object_get_string_member (music, "id"), ==, "3");
   g_assert_cmpstr (json_object_get_string_member (music, "state"), ==, "scanning");
   g_assert_cmpint (json_object_get_int_member (music, "progress"), >=, 0);
   g_assert_cmpint (json_object_get_int_member (music, "progress"), <=, 100);
   g_assert_cmpstr (json_object_get_string_member (music, "activity"), ==, "Scanning Music");
+  /* That scan was accepted and not followed (no --wait): nothing queued. */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "queue")), ==, 0);
+}
+
+static void
+on_waited (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  gboolean *exited = user_data;
+
+  g_assert_true (g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL));
+  *exited = TRUE;
+}
+
+/* `status --json` while another process owns the queue and follows a
+ * scan: the request as a script reads it, with its library and the
+ * progress Plex reports. */
+static void
+test_status_json_queue (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GSubprocess) scan = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  JsonObject *request = NULL;
+  JsonObject *library;
+  gboolean exited = FALSE;
+
+  /* The fixture's scans last 3 s: long enough to look at one. */
+  g_subprocess_launcher_set_environ (launcher, fixture->env);
+  g_subprocess_launcher_set_cwd (launcher, fixture->tmpdir);
+  scan = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SPYGLASS_BIN"),
+                                      "scan", "--wait", "/data/music/Air", NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (scan, NULL, on_waited, &exited);
+
+  while (request == NULL)
+    {
+      JsonArray *queue;
+
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_assert_false (exited);
+      g_assert_cmpint (run (fixture, "status", "--json"), ==, 0);
+      json_parser_load_from_data (parser, fixture->out, -1, &error);
+      g_assert_no_error (error);
+      queue = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                            "queue");
+      if (json_array_get_length (queue) == 1 &&
+          g_strcmp0 (json_object_get_string_member (json_array_get_object_element (queue, 0), "state"),
+                     "scanning") == 0)
+        request = json_array_get_object_element (queue, 0);
+      else
+        g_assert_cmpuint (json_array_get_length (queue), <=, 1);
+    }
+
+  g_assert_cmpuint (strlen (json_object_get_string_member (request, "id")), >, 0);
+  g_assert_cmpstr (json_object_get_string_member (request, "path"), ==, "/data/music/Air");
+  g_assert_false (json_object_get_boolean_member (request, "force"));
+  library = json_object_get_object_member (request, "library");
+  g_assert_cmpstr (json_object_get_string_member (library, "id"), ==, "3");
+  g_assert_cmpstr (json_object_get_string_member (library, "title"), ==, "Music");
+  g_assert_cmpint (json_object_get_int_member (request, "progress"), >=, 0);
+  g_assert_cmpint (json_object_get_int_member (request, "progress"), <=, 100);
+  g_assert_cmpint (json_object_get_int_member (request, "attempts"), ==, 1);
+  g_assert_true (json_object_get_null_member (request, "message"));
+
+  /* Once the scan is over, the queue is empty. */
+  while (!exited)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (g_subprocess_get_exit_status (scan), ==, 0);
+  g_assert_cmpint (run (fixture, "status", "--json"), ==, 0);
+  json_parser_load_from_data (parser, fixture->out, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                                                         "queue")), ==, 0);
 }
 
 /* Each error: its exact one-line message and exit status 1. */
@@ -1284,6 +1391,7 @@ main (int   argc,
   ADD ("/cli/scan/join-running", test_join_running);
   ADD ("/cli/cancel", test_cancel);
   ADD ("/cli/status", test_status);
+  ADD ("/cli/status/json-queue", test_status_json_queue);
   ADD ("/cli/error/invalid-token", test_error_invalid_token);
   ADD ("/cli/error/forbidden", test_error_forbidden);
   ADD ("/cli/error/section-not-found", test_error_not_found);

@@ -160,7 +160,9 @@ test_send (Fixture       *fixture,
   g_autoptr(SpyglassQueue) queue = queue_new (fixture);
   g_autofree char *log = NULL;
   g_autofree char *history_file = NULL;
-  g_autofree char *queue_file = NULL;
+  g_autofree char *journal = NULL;
+  g_autoptr(GPtrArray) on_disk = NULL;
+  g_autoptr(GError) error = NULL;
   SpyglassRequest *request;
   GPtrArray *history;
 
@@ -183,9 +185,15 @@ test_send (Fixture       *fixture,
   g_assert_cmpuint (spyglass_request_get_attempts (request), ==, 1);
   g_assert_cmpint (spyglass_request_get_sent (request), >, 0);
 
-  /* What is on disk: an empty queue, and the history. */
-  queue_file = file_contents (fixture, "queue.json");
-  g_assert_nonnull (strstr (queue_file, "\"requests\":[]"));
+  /* What is on disk: an empty queue (as `spyglass status` reads it), and
+   * the history.  Each request was added to the journal, then removed;
+   * once the queue is empty that comes to nothing, and the journal is cut
+   * back to its first line. */
+  on_disk = spyglass_queue_read_requests (fixture->state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (on_disk->len, ==, 0);
+  journal = file_contents (fixture, "queue.journal");
+  g_assert_cmpstr (journal, ==, "{\"version\":1,\"generation\":0}\n");
   history_file = file_contents (fixture, "history.jsonl");
   g_assert_nonnull (strstr (history_file, "/data/music/Air/Moon Safari"));
   g_assert_nonnull (strstr (history_file, "\"state\":\"done\""));
@@ -525,7 +533,9 @@ test_persist_and_resume (Fixture       *fixture,
   const char *odd = "/data/music/M\xe9lodie & #1 + 100%";
   g_autofree char *log = NULL;
   g_autofree char *expected = NULL;
-  g_autofree char *queue_file = NULL;
+  g_autofree char *journal = NULL;
+  g_autoptr(GPtrArray) on_disk = NULL;
+  g_autoptr(GError) error = NULL;
 
   {
     g_autoptr(SpyglassQueue) queue = queue_new (fixture);
@@ -535,9 +545,13 @@ test_persist_and_resume (Fixture       *fixture,
     spyglass_queue_add_folder (queue, odd, NULL, TRUE);
   }
 
-  queue_file = file_contents (fixture, "queue.json");
-  g_assert_nonnull (strstr (queue_file, "/data/music/Air"));
-  g_assert_nonnull (strstr (queue_file, "\"local-path-base64\""));
+  journal = file_contents (fixture, "queue.journal");
+  g_assert_nonnull (strstr (journal, "/data/music/Air"));
+  g_assert_nonnull (strstr (journal, "\"local-path-base64\""));
+  on_disk = spyglass_queue_read_requests (fixture->state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (on_disk->len, ==, 2);
+  g_assert_cmpstr (spyglass_request_get_local_path (on_disk->pdata[1]), ==, odd);
   g_assert_cmpuint (fake_plex_get_requests (fixture->plex)->len, ==, 0);
 
   {
@@ -602,6 +616,265 @@ test_corrupt_file (Fixture       *fixture,
   g_assert_true (g_str_has_prefix (recovered, path));
   g_assert_true (g_file_get_contents (recovered, &kept, NULL, NULL));
   g_assert_cmpstr (kept, ==, garbage);
+}
+
+static char *
+state_path (Fixture    *fixture,
+            const char *name)
+{
+  return g_build_filename (fixture->state_dir, name, NULL);
+}
+
+static void
+append_to_file (const char *path,
+                const char *text)
+{
+  g_autofree char *contents = NULL;
+  g_autofree char *appended = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  appended = g_strconcat (contents, text, NULL);
+  g_assert_true (g_file_set_contents (path, appended, -1, NULL));
+}
+
+/* A crash while a record was appended leaves it torn: the last line,
+ * without its newline.  It is ignored, and cut off so that the next
+ * records do not follow garbage. */
+static void
+test_journal_torn_line (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autofree char *journal = state_path (fixture, "queue.journal");
+  g_autoptr(GPtrArray) on_disk = NULL;
+  g_autoptr(GError) error = NULL;
+
+  {
+    g_autoptr(SpyglassQueue) queue = queue_new (fixture);
+
+    spyglass_queue_add_folder (queue, "/data/music/Air", NULL, FALSE);
+    spyglass_queue_add_folder (queue, "/data/music/Can", NULL, FALSE);
+  }
+  g_assert_true (g_file_test (journal, G_FILE_TEST_EXISTS));
+  append_to_file (journal, "{\"op\":\"remove\",\"id\":\"");
+
+  /* What `spyglass status` reads, and what the owner loads. */
+  on_disk = spyglass_queue_read_requests (fixture->state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (on_disk->len, ==, 2);
+
+  {
+    g_autoptr(SpyglassQueue) queue = spyglass_queue_new (fixture->client, fixture->state_dir);
+    g_autofree char *recovered = NULL;
+
+    g_assert_true (spyglass_queue_load (queue, &recovered, &error));
+    g_assert_no_error (error);
+    g_assert_null (recovered);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (queue)), ==, 2);
+    spyglass_queue_add_folder (queue, "/data/music/Dub", NULL, FALSE);
+  }
+
+  {
+    g_autoptr(SpyglassQueue) queue = spyglass_queue_new (fixture->client, fixture->state_dir);
+    g_autoptr(SpyglassRequest) third = NULL;
+    g_autofree char *recovered = NULL;
+
+    g_assert_true (spyglass_queue_load (queue, &recovered, &error));
+    g_assert_null (recovered);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (queue)), ==, 3);
+    third = g_list_model_get_item (G_LIST_MODEL (queue), 2);
+    g_assert_cmpstr (spyglass_request_get_local_path (third), ==, "/data/music/Dub");
+  }
+}
+
+/* A line that cannot be read before the last one is corruption: the
+ * journal is set aside and reported, the snapshot it belongs to is kept
+ * next to it, and the queue starts empty. */
+static void
+test_journal_corrupt (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(SpyglassQueue) queue = spyglass_queue_new (fixture->client, fixture->state_dir);
+  g_autofree char *snapshot = state_path (fixture, "queue.json");
+  g_autofree char *journal = state_path (fixture, "queue.journal");
+  g_autofree char *recovered = NULL;
+  g_autofree char *kept = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *request = "{\"id\":\"a\",\"local-path\":\"/data/music/Air\",\"state\":\"queued\"}";
+  g_autofree char *snapshot_text = g_strdup_printf ("{\"version\":1,\"generation\":4,\"requests\":[%s]}",
+                                                    request);
+  const char *journal_text =
+    "{\"version\":1,\"generation\":4}\n"
+    "{\"op\":\"remove\",\"id\":\"a\"}\n"
+    "{\"op\":\"add\",\"request\":{\"id\":\"b\",\"local-path\":\"/data/music/Can\",\"state\":\"queu\n"
+    "{\"op\":\"add\",\"request\":{\"id\":\"c\",\"local-path\":\"/data/music/Dub\",\"state\":\"queued\"}}\n";
+
+  g_assert_true (g_file_set_contents (snapshot, snapshot_text, -1, NULL));
+  g_assert_true (g_file_set_contents (journal, journal_text, -1, NULL));
+
+  /* `spyglass status` says it cannot read it. */
+  g_assert_null (spyglass_queue_read_requests (fixture->state_dir, &error));
+  g_assert_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE);
+  g_assert_nonnull (strstr (error->message, "line 3"));
+  g_clear_error (&error);
+
+  g_test_expect_message ("Spyglass", G_LOG_LEVEL_WARNING, "The scan queue * could not be read*");
+  g_assert_true (spyglass_queue_load (queue, &recovered, &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (queue)), ==, 0);
+  g_assert_nonnull (recovered);
+  g_assert_true (g_str_has_prefix (recovered, journal));
+  g_assert_true (g_file_get_contents (recovered, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, journal_text);
+  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+
+  /* The snapshot is not lost either: kept aside, not overwritten later. */
+  g_assert_false (g_file_test (snapshot, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr(GDir) dir = g_dir_open (fixture->state_dir, 0, NULL);
+    const char *name;
+    gboolean found = FALSE;
+
+    while ((name = g_dir_read_name (dir)) != NULL)
+      if (g_str_has_prefix (name, "queue.json.corrupt-"))
+        {
+          g_autofree char *path = state_path (fixture, name);
+          g_autofree char *contents = NULL;
+
+          g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+          g_assert_cmpstr (contents, ==, snapshot_text);
+          found = TRUE;
+        }
+    g_assert_true (found);
+  }
+}
+
+typedef struct
+{
+  Fixture  *fixture;
+  gboolean  checked;
+} CompactionCheck;
+
+/* When the movies batch leaves, the journal was folded into a new
+ * snapshot (after the music batch): it holds the three requests left. */
+static void
+check_compacted (SpyglassQueue *queue,
+                 GPtrArray     *batch,
+                 gpointer       user_data)
+{
+  CompactionCheck *check = user_data;
+  g_autofree char *snapshot = state_path (check->fixture, "queue.json");
+  g_autofree char *journal = state_path (check->fixture, "queue.journal");
+  g_autofree char *snapshot_text = NULL;
+  g_autofree char *journal_text = NULL;
+  g_autoptr(GPtrArray) on_disk = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const expected[] = { "/data/movies/Alien", "/data/tv/Lost", "/data/music-hires/Air" };
+
+  if (check->checked ||
+      g_strcmp0 (spyglass_request_get_local_path (batch->pdata[0]), "/data/movies/Alien") != 0)
+    return;
+  check->checked = TRUE;
+
+  g_assert_true (g_file_get_contents (snapshot, &snapshot_text, NULL, NULL));
+  g_assert_nonnull (strstr (snapshot_text, "\"generation\":1,"));
+  g_assert_true (g_file_get_contents (journal, &journal_text, NULL, NULL));
+  g_assert_cmpstr (journal_text, ==, "{\"version\":1,\"generation\":1}\n");
+
+  on_disk = spyglass_queue_read_requests (check->fixture->state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (on_disk->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_assert_cmpstr (spyglass_request_get_local_path (on_disk->pdata[i]), ==, expected[i]);
+      g_assert_cmpint (spyglass_request_get_state (on_disk->pdata[i]), ==, SPYGLASS_REQUEST_QUEUED);
+    }
+}
+
+/* The journal grows past its limit (1,500 folders in no library: each
+ * added, then removed) and is folded into a snapshot; every request still
+ * queued is in it, and the queue goes on from it. */
+static void
+test_journal_compaction (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  CompactionCheck check = { fixture, FALSE };
+  g_autofree char *log = NULL;
+
+  {
+    g_autoptr(SpyglassQueue) queue = queue_new (fixture);
+
+    g_signal_connect (queue, "batch-sent", G_CALLBACK (check_compacted), &check);
+    spyglass_queue_set_threshold (queue, 0);
+    spyglass_queue_add_folder (queue, "/data/music/Air", NULL, FALSE);
+    for (guint i = 0; i < 1500; i++)
+      {
+        g_autofree char *outside = g_strdup_printf ("/elsewhere/%u", i);
+
+        spyglass_queue_add_folder (queue, outside, NULL, FALSE);
+      }
+    spyglass_queue_add_folder (queue, "/data/movies/Alien", NULL, FALSE);
+    spyglass_queue_add_folder (queue, "/data/tv/Lost", NULL, FALSE);
+    spyglass_queue_add_folder (queue, "/data/music-hires/Air", "4", FALSE);
+    spyglass_queue_start (queue);
+    wait_idle (queue);
+    g_assert_true (check.checked);
+  }
+
+  /* Empty, the queue was folded into an empty snapshot once more. */
+  {
+    g_autofree char *snapshot = file_contents (fixture, "queue.json");
+    g_autofree char *journal = file_contents (fixture, "queue.journal");
+
+    g_assert_cmpstr (snapshot, ==, "{\"version\":1,\"generation\":2,\"requests\":[]}");
+    g_assert_cmpstr (journal, ==, "{\"version\":1,\"generation\":2}\n");
+  }
+
+  log = refresh_log (fixture);
+  g_assert_cmpstr (log, ==,
+                   "3 /data/music/Air\n1 /data/movies/Alien\n2 /data/tv/Lost\n4 /data/music-hires/Air\n");
+
+  /* Nothing is left for a restart. */
+  {
+    g_autoptr(SpyglassQueue) queue = queue_new (fixture);
+
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (queue)), ==, 0);
+  }
+}
+
+/* `spyglass status` reads the queue while its owner changes it: the
+ * journal's records, before any snapshot exists. */
+static void
+test_journal_read_requests (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(SpyglassQueue) queue = NULL;
+  g_autofree char *snapshot = state_path (fixture, "queue.json");
+  g_autoptr(GPtrArray) on_disk = NULL;
+  g_autoptr(GError) error = NULL;
+
+  spyglass_client_set_token (fixture->client, "stale-token");
+  queue = queue_new (fixture);
+  spyglass_queue_start (queue);
+  spyglass_queue_add_folder (queue, "/data/music/Air", NULL, FALSE);
+  spin (300);
+  g_assert_true (spyglass_queue_get_paused (queue));
+
+  g_assert_false (g_file_test (snapshot, G_FILE_TEST_EXISTS));
+  on_disk = spyglass_queue_read_requests (fixture->state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (on_disk->len, ==, 1);
+  g_assert_cmpstr (spyglass_request_get_local_path (on_disk->pdata[0]), ==, "/data/music/Air");
+  g_assert_cmpint (spyglass_request_get_state (on_disk->pdata[0]), ==, SPYGLASS_REQUEST_QUEUED);
+  g_assert_cmpstr (spyglass_request_get_message (on_disk->pdata[0]), ==, "Invalid Plex token");
+  g_clear_pointer (&on_disk, g_ptr_array_unref);
+
+  spyglass_client_set_token (fixture->client, fake_plex_get_token (fixture->plex));
+  wait_idle (queue);
+  on_disk = spyglass_queue_read_requests (fixture->state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (on_disk->len, ==, 0);
 }
 
 typedef struct
@@ -703,6 +976,16 @@ test_kill_and_resume (Fixture       *fixture,
 
   requests = fake_plex_get_requests (fixture->plex);
   g_assert_cmpuint (requests->len, <, 100);
+
+  /* What the next start resumes from is the journal (too short yet to
+   * have been folded into a snapshot). */
+  {
+    g_autofree char *snapshot = state_path (fixture, "queue.json");
+    g_autofree char *journal = state_path (fixture, "queue.journal");
+
+    g_assert_false (g_file_test (snapshot, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (journal, G_FILE_TEST_EXISTS));
+  }
 
   status = run_runner (fixture, NULL, &pid);
   g_assert_cmpint (status, ==, 0);
@@ -943,6 +1226,10 @@ main (int   argc,
   ADD ("/queue/lock", test_lock);
   ADD ("/queue/corrupt-file", test_corrupt_file);
   ADD ("/queue/kill-and-resume", test_kill_and_resume);
+  ADD ("/queue/journal/torn-line", test_journal_torn_line);
+  ADD ("/queue/journal/corrupt", test_journal_corrupt);
+  ADD ("/queue/journal/compaction", test_journal_compaction);
+  ADD ("/queue/journal/read-requests", test_journal_read_requests);
   ADD ("/queue/followed/websocket", test_followed_websocket);
   ADD ("/queue/followed/polling", test_followed_polling);
 

@@ -14,3 +14,4 @@
 #include "spyglass-route.h"
 #include "spyglass-scan-monitor.h"
 #include "spyglass-token-store.h"
+#include "spyglass-watcher.h"

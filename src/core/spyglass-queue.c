@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -16,6 +17,33 @@
 
 #define QUEUE_FILE_VERSION 1
 
+/* The journal is folded into a new snapshot once it holds more records
+ * than this and more than twice the requests queued: so each change is
+ * written a bounded number of times, whatever the size of the queue.  Not
+ * much more: every `spyglass scan` and `spyglass status` reads the whole
+ * journal (about 40 µs a record in a debug build). */
+#define JOURNAL_COMPACT_MIN_RECORDS 256
+
+/* Generated text goes to disk in pieces of about this size: a long queue
+ * is never held as one string as well. */
+#define WRITE_CHUNK_SIZE (64 * 1024)
+
+/* What the journal does not know yet about a request. */
+typedef enum
+{
+  CHANGE_ADD,     /* new: the journal has never seen it */
+  CHANGE_UPDATE,  /* something written of it changed */
+  CHANGE_REMOVE,  /* it left the queue */
+  CHANGE_NONE,    /* added and removed again before the journal saw it */
+} ChangeKind;
+
+typedef struct
+{
+  SpyglassRequest *request;  /* owned */
+  ChangeKind       kind;
+  char            *after;    /* CHANGE_ADD: the id of the request it follows, or NULL: at the end */
+} Change;
+
 struct _SpyglassQueue
 {
   GObject           parent_instance;
@@ -23,17 +51,42 @@ struct _SpyglassQueue
   SpyglassClient   *client;
   SpyglassPathMap  *path_map;         /* never NULL */
   char             *state_dir;
-  char             *queue_path;
+  char             *queue_path;       /* the snapshot */
+  char             *journal_path;     /* the changes since the snapshot */
   char             *history_path;
   char             *lock_path;
   int               lock_fd;          /* -1 until load() */
 
-  GPtrArray        *requests;         /* SpyglassRequest, oldest first: the list model */
-  guint             last_removed;     /* where the last finished request was in requests */
+  /* The list model: SpyglassRequest (owned), oldest first.  A GSequence
+   * (a balanced tree), so that finding, removing and locating a request
+   * anywhere in a long queue costs O(log n), not a walk or a move of the
+   * rest of the queue. */
+  GSequence        *requests;
+  GHashTable       *positions;        /* SpyglassRequest → its GSequenceIter in requests */
+  GPtrArray        *to_route;         /* SpyglassRequest (owned) queued and not routed yet, in order */
+  GHashTable       *scanning;         /* section key → GPtrArray of its SpyglassRequest being scanned */
+  GPtrArray        *plan;             /* the batches to send (GPtrArray of SpyglassRequest), in order, or NULL */
+  guint             plan_next;        /* the next batch of plan */
+
+  /* On disk: queue.json, a snapshot of the queue, and queue.journal, one
+   * JSON record a line for each change since (see journal_flush()). */
+  gint64            generation;       /* of the snapshot; the journal's first line repeats it */
+  int               journal_fd;       /* appends to the journal of this generation, or -1 */
+  gboolean          snapshot_needed;  /* the journal cannot be trusted to hold every change */
+  gboolean          snapshot_empty;   /* the snapshot holds no request */
+  gsize             journal_header;   /* bytes of the journal's first line */
+  gsize             journal_length;   /* bytes of whole records in the journal */
+  guint             journal_records;  /* records in it */
+  GHashTable       *changes;          /* SpyglassRequest → Change, what the journal does not have yet */
+  GPtrArray        *change_order;     /* the same Changes (owned), in order of their first change */
+  gboolean          unsaved;          /* a new request is among them */
+  JsonGenerator    *generator;
+
   GPtrArray        *history;          /* SpyglassRequest, newest last; read lazily */
   gboolean          history_loaded;
-  guint             history_written;  /* lines appended since the start */
-  GPtrArray        *history_pending;  /* finished, not yet appended to the file */
+  guint             history_written;  /* lines appended since the start (when not loaded) */
+  GPtrArray        *history_pending;  /* finished, not yet in the file: at most SPYGLASS_QUEUE_HISTORY_SIZE */
+  gboolean          history_rewrite;  /* more than that finished: the file is replaced, not appended to */
 
   GPtrArray        *sections;         /* the server's libraries, or NULL until fetched */
   gboolean          sections_stale;   /* fetch again before routing */
@@ -51,8 +104,6 @@ struct _SpyglassQueue
   gboolean          backing_off;      /* step_source is a back-off: new requests wait for it */
   gboolean          busy;             /* a fetch or a send is on its way */
   gboolean          started;
-  gboolean          dirty;            /* the queue file is behind */
-  gboolean          unsaved;          /* ... by requests it does not hold at all */
   gboolean          coalesce_pending; /* queued requests were routed (again) since the last coalescing */
 
   gboolean          paused;
@@ -109,7 +160,7 @@ spyglass_queue_get_item_type (GListModel *model)
 static guint
 spyglass_queue_get_n_items (GListModel *model)
 {
-  return SPYGLASS_QUEUE (model)->requests->len;
+  return (guint) g_sequence_get_length (SPYGLASS_QUEUE (model)->requests);
 }
 
 static gpointer
@@ -117,10 +168,11 @@ spyglass_queue_get_item (GListModel *model,
                          guint       position)
 {
   SpyglassQueue *self = SPYGLASS_QUEUE (model);
+  GSequenceIter *iter = g_sequence_get_iter_at_pos (self->requests, (int) position);
 
-  if (position >= self->requests->len)
+  if (g_sequence_iter_is_end (iter))
     return NULL;
-  return g_object_ref (g_ptr_array_index (self->requests, position));
+  return g_object_ref (g_sequence_get (iter));
 }
 
 static void
@@ -131,104 +183,742 @@ spyglass_queue_list_model_init (GListModelInterface *iface)
   iface->get_item = spyglass_queue_get_item;
 }
 
-/* ------------------------------------------------------------------------
- * Files
- * ------------------------------------------------------------------------ */
-
-/* g_file_set_contents_full() syncs whenever it replaces a file. */
-static void
-replace_without_sync (const char  *path,
-                      const char  *text,
-                      gsize        length,
-                      GError     **error)
+static guint
+queue_length (SpyglassQueue *self)
 {
-  g_autofree char *tmp_path = g_strconcat (path, ".XXXXXX", NULL);
-  int fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0600);
-  gboolean written;
-
-  if (fd < 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                   "%s: %s", tmp_path, g_strerror (saved_errno));
-      return;
-    }
-
-  written = write (fd, text, length) == (gssize) length;
-  if (close (fd) != 0 || !written || g_rename (tmp_path, path) != 0)
-    {
-      int saved_errno = errno;
-
-      g_unlink (tmp_path);
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                   "%s: %s", path, g_strerror (saved_errno));
-    }
+  return (guint) g_sequence_get_length (self->requests);
 }
 
 static gboolean
-write_json_file (const char  *path,
-                 const char  *member,
-                 GPtrArray   *requests,
-                 gboolean     durable,
-                 GError     **error)
+queue_contains (SpyglassQueue   *self,
+                SpyglassRequest *request)
 {
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GString) text = g_string_new (NULL);
-  gsize length;
+  return g_hash_table_contains (self->positions, request);
+}
 
-  /* One request at a time, so that a long queue is never held as a JSON
-   * tree as well: that tree took ten times the memory of the requests. */
-  g_string_append_printf (text, "{\"version\":%d,\"%s\":[", QUEUE_FILE_VERSION, member);
-  for (guint i = 0; i < requests->len; i++)
+/* Puts @request in the queue right after @anchor, or at the end. */
+static void
+queue_insert (SpyglassQueue   *self,
+              SpyglassRequest *request,
+              SpyglassRequest *anchor)
+{
+  GSequenceIter *iter;
+
+  g_assert (!queue_contains (self, request));
+
+  if (anchor != NULL)
     {
-      g_autoptr(JsonNode) node = spyglass_request_to_json (g_ptr_array_index (requests, i));
-      g_autofree char *item = NULL;
-      gsize item_length;
+      GSequenceIter *at = g_hash_table_lookup (self->positions, anchor);
 
-      json_generator_set_root (generator, node);
-      item = json_generator_to_data (generator, &item_length);
-      if (i > 0)
-        g_string_append_c (text, ',');
-      g_string_append_len (text, item, item_length);
+      g_assert (at != NULL);
+      iter = g_sequence_insert_before (g_sequence_iter_next (at), g_object_ref (request));
     }
-  g_string_append (text, "]}");
-  length = text->len;
-
-  /* Always an atomic replace: a crash leaves the old file or the new one.
-   * Durable (fsync of the file and its folder) when a request would
-   * otherwise be lost; a state change after Plex accepted a request is not
-   * worth it: losing it sends that one request again. */
-  if (durable)
-    g_file_set_contents_full (path, text->str, length,
-                              G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                              0600, &local_error);
   else
-    replace_without_sync (path, text->str, length, &local_error);
+    iter = g_sequence_append (self->requests, g_object_ref (request));
 
-  if (local_error != NULL)
+  g_hash_table_insert (self->positions, request, iter);
+  g_list_model_items_changed (G_LIST_MODEL (self), g_sequence_iter_get_position (iter), 0, 1);
+}
+
+/* Takes @request out of the queue; the caller holds a reference. */
+static void
+queue_remove (SpyglassQueue   *self,
+              SpyglassRequest *request)
+{
+  GSequenceIter *iter = g_hash_table_lookup (self->positions, request);
+  guint position;
+
+  if (iter == NULL)
+    return;
+
+  position = g_sequence_iter_get_position (iter);
+  g_hash_table_remove (self->positions, request);
+  g_sequence_remove (iter);
+  g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Files
+ *
+ * The queue is kept in two files: queue.json, a snapshot
+ * ({"version":1,"generation":G,"requests":[…]}), and queue.journal, what
+ * changed since, one JSON object a line:
+ *
+ *   {"version":1,"generation":G}           the first line
+ *   {"op":"add","request":{…},"after":ID}  a new request ("after": the
+ *                                          request it follows; else at
+ *                                          the end)
+ *   {"op":"update","request":{…}}          a request's new state
+ *   {"op":"remove","id":ID}                it left the queue
+ *
+ * So a change costs a line, not a rewrite of the queue.  When the journal
+ * has grown past JOURNAL_COMPACT_MIN_RECORDS and twice the queue, the
+ * queue is written to a new snapshot of generation G + 1, then a new
+ * journal of G + 1 replaces the old one, each by an atomic rename with the
+ * file and its folder synced.  A journal of an older generation than the
+ * snapshot's is one a crash caught between the two renames: the snapshot
+ * holds all it says, and it is ignored.
+ *
+ * A crash while a line is appended leaves it torn, without its newline:
+ * that last piece is ignored (and cut off at the next load).  A line that
+ * cannot be read before it is corruption.
+ * ------------------------------------------------------------------------ */
+
+static void
+set_error_from_errno (GError     **error,
+                      int          saved_errno,
+                      const char  *path)
+{
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+               "%s: %s", path, g_strerror (saved_errno));
+}
+
+static gboolean
+write_all (int         fd,
+           const char *data,
+           gsize       length)
+{
+  while (length > 0)
     {
-      g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
-                   _("Cannot save the scan queue: %s"), local_error->message);
-      return FALSE;
+      gssize written = write (fd, data, length);
+
+      if (written < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return FALSE;
+        }
+      data += written;
+      length -= written;
     }
 
   return TRUE;
 }
 
-static void
-save_queue (SpyglassQueue *self)
+/* Makes the renames in @path durable. */
+static gboolean
+sync_folder (const char  *path,
+             GError     **error)
 {
-  g_autoptr(GError) error = NULL;
+  int fd = g_open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 
-  if (self->lock_fd < 0)
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int saved_errno = errno;
+
+      if (fd >= 0)
+        close (fd);
+      set_error_from_errno (error, saved_errno, path);
+      return FALSE;
+    }
+
+  close (fd);
+  return TRUE;
+}
+
+/* Moves the temporary file @tmp_path (open as @fd, written) to @path:
+ * synced, renamed, the folder synced.  Closes @fd unless @keep_open. */
+static gboolean
+commit_file (SpyglassQueue  *self,
+             int             fd,
+             const char     *tmp_path,
+             const char     *path,
+             gboolean        keep_open,
+             GError        **error)
+{
+  if (fsync (fd) != 0 || (!keep_open && close (fd) != 0) ||
+      g_rename (tmp_path, path) != 0)
+    {
+      int saved_errno = errno;
+
+      g_unlink (tmp_path);
+      set_error_from_errno (error, saved_errno, path);
+      return FALSE;
+    }
+
+  return sync_folder (self->state_dir, error);
+}
+
+static void
+append_json (SpyglassQueue *self,
+             GString       *text,
+             JsonNode      *node)
+{
+  json_generator_set_root (self->generator, node);
+  json_generator_to_gstring (self->generator, text);
+}
+
+/* Writes the whole queue to a new snapshot of @generation. */
+static gboolean
+write_snapshot (SpyglassQueue  *self,
+                gint64          generation,
+                GError        **error)
+{
+  g_autofree char *tmp_path = g_strconcat (self->queue_path, ".XXXXXX", NULL);
+  g_autoptr(GString) text = g_string_sized_new (WRITE_CHUNK_SIZE + 4096);
+  int fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0600);
+  gboolean written = TRUE;
+
+  if (fd < 0)
+    {
+      set_error_from_errno (error, errno, tmp_path);
+      return FALSE;
+    }
+
+  g_string_append_printf (text, "{\"version\":%d,\"generation\":%" G_GINT64_FORMAT ",\"requests\":[",
+                          QUEUE_FILE_VERSION, generation);
+  for (GSequenceIter *iter = g_sequence_get_begin_iter (self->requests);
+       written && !g_sequence_iter_is_end (iter);
+       iter = g_sequence_iter_next (iter))
+    {
+      g_autoptr(JsonNode) node = spyglass_request_to_json (g_sequence_get (iter));
+
+      if (!g_sequence_iter_is_begin (iter))
+        g_string_append_c (text, ',');
+      append_json (self, text, node);
+      if (text->len >= WRITE_CHUNK_SIZE)
+        {
+          written = write_all (fd, text->str, text->len);
+          g_string_truncate (text, 0);
+        }
+    }
+  g_string_append (text, "]}");
+
+  if (!written || !write_all (fd, text->str, text->len))
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      g_unlink (tmp_path);
+      set_error_from_errno (error, saved_errno, self->queue_path);
+      return FALSE;
+    }
+
+  return commit_file (self, fd, tmp_path, self->queue_path, FALSE, error);
+}
+
+/* Replaces the journal with an empty one of this generation, and keeps
+ * it open for appending. */
+static gboolean
+journal_start (SpyglassQueue  *self,
+               GError        **error)
+{
+  g_autofree char *tmp_path = g_strconcat (self->journal_path, ".XXXXXX", NULL);
+  g_autofree char *header = g_strdup_printf ("{\"version\":%d,\"generation\":%" G_GINT64_FORMAT "}\n",
+                                             QUEUE_FILE_VERSION, self->generation);
+  int fd = g_mkstemp_full (tmp_path, O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    {
+      set_error_from_errno (error, errno, tmp_path);
+      return FALSE;
+    }
+
+  if (!write_all (fd, header, strlen (header)))
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      g_unlink (tmp_path);
+      set_error_from_errno (error, saved_errno, self->journal_path);
+      return FALSE;
+    }
+
+  if (!commit_file (self, fd, tmp_path, self->journal_path, TRUE, error))
+    {
+      close (fd);
+      return FALSE;
+    }
+
+  if (self->journal_fd >= 0)
+    close (self->journal_fd);
+  self->journal_fd = fd;
+  self->journal_header = self->journal_length = strlen (header);
+  self->journal_records = 0;
+  return TRUE;
+}
+
+static void
+change_free (gpointer data)
+{
+  Change *change = data;
+
+  g_object_unref (change->request);
+  g_free (change->after);
+  g_free (change);
+}
+
+static Change *
+change_new (SpyglassQueue   *self,
+            SpyglassRequest *request,
+            ChangeKind       kind)
+{
+  Change *change = g_new0 (Change, 1);
+
+  change->request = g_object_ref (request);
+  change->kind = kind;
+  g_hash_table_insert (self->changes, request, change);
+  g_ptr_array_add (self->change_order, change);
+  return change;
+}
+
+static void
+clear_changes (SpyglassQueue *self)
+{
+  g_hash_table_remove_all (self->changes);
+  g_ptr_array_set_size (self->change_order, 0);
+  self->unsaved = FALSE;
+}
+
+/* @request was added to the queue, after @anchor (NULL: at the end). */
+static void
+note_added (SpyglassQueue   *self,
+            SpyglassRequest *request,
+            SpyglassRequest *anchor)
+{
+  Change *change;
+
+  g_assert (!g_hash_table_contains (self->changes, request));
+
+  change = change_new (self, request, CHANGE_ADD);
+  if (anchor != NULL)
+    change->after = g_strdup (spyglass_request_get_id (anchor));
+  self->unsaved = TRUE;
+}
+
+/* Something of @request that is written to disk changed.  Several
+ * changes before the next flush are one record. */
+static void
+note_changed (SpyglassQueue   *self,
+              SpyglassRequest *request)
+{
+  if (queue_contains (self, request) && !g_hash_table_contains (self->changes, request))
+    change_new (self, request, CHANGE_UPDATE);
+}
+
+/* @request left the queue (or, found finished by load(), never joined
+ * it). */
+static void
+note_removed (SpyglassQueue   *self,
+              SpyglassRequest *request)
+{
+  Change *change = g_hash_table_lookup (self->changes, request);
+
+  if (change == NULL)
+    change_new (self, request, CHANGE_REMOVE);
+  else if (change->kind == CHANGE_ADD)
+    change->kind = CHANGE_NONE;
+  else if (change->kind == CHANGE_UPDATE)
+    change->kind = CHANGE_REMOVE;
+}
+
+static void
+append_record (SpyglassQueue *self,
+               GString       *text,
+               Change        *change)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *record = json_object_new ();
+
+  switch (change->kind)
+    {
+    case CHANGE_ADD:
+      json_object_set_string_member (record, "op", "add");
+      json_object_set_member (record, "request", spyglass_request_to_json (change->request));
+      if (change->after != NULL)
+        json_object_set_string_member (record, "after", change->after);
+      break;
+
+    case CHANGE_UPDATE:
+      json_object_set_string_member (record, "op", "update");
+      json_object_set_member (record, "request", spyglass_request_to_json (change->request));
+      break;
+
+    case CHANGE_REMOVE:
+      json_object_set_string_member (record, "op", "remove");
+      json_object_set_string_member (record, "id", spyglass_request_get_id (change->request));
+      break;
+
+    case CHANGE_NONE:
+    default:
+      g_assert_not_reached ();
+    }
+
+  json_node_take_object (node, record);
+  append_json (self, text, node);
+  g_string_append_c (text, '\n');
+}
+
+/* Writes the queue to a new snapshot and starts a new journal: what the
+ * journal held is in the snapshot now. */
+static gboolean
+journal_compact (SpyglassQueue  *self,
+                 GError        **error)
+{
+  if (!write_snapshot (self, self->generation + 1, error))
+    return FALSE;
+  self->snapshot_empty = queue_length (self) == 0;
+
+  /* The old journal is stale from here on: its generation is behind the
+   * snapshot's, which holds every change in it. */
+  self->generation++;
+  self->snapshot_needed = FALSE;
+  clear_changes (self);
+  if (self->journal_fd >= 0)
+    {
+      close (self->journal_fd);
+      self->journal_fd = -1;
+    }
+
+  return journal_start (self, error);
+}
+
+/* Appends what changed to the journal.  Synced when a new request is
+ * among the changes: a request is on disk before it is sent.  A state
+ * change after that need not be, as the queue file was not before: lost
+ * in a power cut, it sends at most that request again, and never loses
+ * it. */
+static void
+journal_flush (SpyglassQueue *self)
+{
+  g_autoptr(GString) text = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize written = 0;
+  guint records = 0;
+
+  if (self->lock_fd < 0 || (self->change_order->len == 0 && !self->snapshot_needed))
     return;
 
-  if (!write_json_file (self->queue_path, "requests", self->requests, self->unsaved, &error))
-    g_warning ("%s", error->message);
+  if (self->snapshot_needed)
+    {
+      if (!journal_compact (self, &error))
+        g_warning (_("Cannot save the scan queue: %s"), error->message);
+      return;
+    }
+
+  if (self->journal_fd < 0 && !journal_start (self, &error))
+    goto failed;
+
+  text = g_string_sized_new (WRITE_CHUNK_SIZE + 4096);
+  for (guint i = 0; i < self->change_order->len; i++)
+    {
+      Change *change = g_ptr_array_index (self->change_order, i);
+
+      if (change->kind == CHANGE_NONE)
+        continue;
+
+      append_record (self, text, change);
+      records++;
+      if (text->len >= WRITE_CHUNK_SIZE || i + 1 == self->change_order->len)
+        {
+          if (!write_all (self->journal_fd, text->str, text->len))
+            {
+              set_error_from_errno (&error, errno, self->journal_path);
+              goto failed;
+            }
+          written += text->len;
+          g_string_truncate (text, 0);
+        }
+    }
+  if (text->len > 0)
+    {
+      if (!write_all (self->journal_fd, text->str, text->len))
+        {
+          set_error_from_errno (&error, errno, self->journal_path);
+          goto failed;
+        }
+      written += text->len;
+    }
+
+  if (self->unsaved && fdatasync (self->journal_fd) != 0)
+    {
+      set_error_from_errno (&error, errno, self->journal_path);
+      goto failed;
+    }
+
+  self->journal_length += written;
+  self->journal_records += records;
+  clear_changes (self);
+
+  /* An empty queue over an empty snapshot: what the journal says comes to
+   * nothing, so it is cut back to its first line, which needs no sync (if
+   * the cut is lost, the whole journal still comes to nothing).  This
+   * keeps the journal short for a command that sends a request and
+   * exits.  A queue that empties over a snapshot that is not empty is
+   * folded into an empty snapshot first. */
+  if (queue_length (self) == 0 && self->journal_records > 0 && self->snapshot_empty)
+    {
+      if (ftruncate (self->journal_fd, self->journal_header) == 0)
+        {
+          self->journal_length = self->journal_header;
+          self->journal_records = 0;
+        }
+    }
+  else if ((queue_length (self) == 0 && self->journal_records > 0) ||
+           self->journal_records > MAX (JOURNAL_COMPACT_MIN_RECORDS, 2 * queue_length (self)))
+    {
+      if (!journal_compact (self, &error))
+        g_warning (_("Cannot save the scan queue: %s"), error->message);
+    }
+  return;
+
+failed:
+  /* Cut off what was written of this flush, so that no half record is
+   * left in the middle of the journal, and let the next flush write the
+   * whole queue to a snapshot instead: the changes are kept until then. */
+  g_warning (_("Cannot save the scan queue: %s"), error->message);
+  if (self->journal_fd >= 0 && ftruncate (self->journal_fd, self->journal_length) != 0)
+    {
+      close (self->journal_fd);
+      self->journal_fd = -1;
+    }
+  self->snapshot_needed = TRUE;
+}
+
+/* Reads the snapshot at @path: its requests, oldest first, and its
+ * generation.  A missing file is an empty queue of generation 0; an
+ * unreadable one is an error. */
+static GPtrArray *
+read_snapshot (const char  *path,
+               gint64      *generation,
+               GError     **error)
+{
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
+  JsonObject *object;
+  JsonArray *array;
+
+  *generation = 0;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return g_steal_pointer (&requests);
+
+  if (!json_parser_load_from_file (parser, path, &local_error))
+    {
+      g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
+                   "%s", local_error->message);
+      return NULL;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      json_object_get_int_member_with_default ((object = json_node_get_object (root)),
+                                               "version", 0) != QUEUE_FILE_VERSION ||
+      !json_object_has_member (object, "requests") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (object, "requests")))
+    {
+      g_set_error_literal (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
+                           _("not a Spyglass queue file"));
+      return NULL;
+    }
+
+  array = json_object_get_array_member (object, "requests");
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      SpyglassRequest *request = spyglass_request_new_from_json (json_array_get_element (array, i),
+                                                                 error);
+      if (request == NULL)
+        return NULL;
+      g_ptr_array_add (requests, request);
+    }
+
+  *generation = json_object_get_int_member_with_default (object, "generation", 0);
+  return g_steal_pointer (&requests);
+}
+
+typedef enum
+{
+  JOURNAL_MISSING,   /* none (a queue saved before there were journals) */
+  JOURNAL_STALE,     /* older than the snapshot, which holds all it says */
+  JOURNAL_AHEAD,     /* of a newer snapshot than the one read */
+  JOURNAL_REPLAYED,
+} JournalStatus;
+
+typedef struct
+{
+  JournalStatus status;
+  gsize         size;     /* of the file */
+  gsize         header;   /* of its first line */
+  gsize         length;   /* of its whole lines: the rest is a torn record */
+  guint         records;
+} JournalInfo;
+
+static gboolean
+journal_line_error (GError     **error,
+                    guint        line,
+                    const char  *message)
+{
+  g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
+               _("line %u: %s"), line, message);
+  return FALSE;
+}
+
+/* Applies one record to @requests (the queue, oldest first) and @by_id
+ * (request id → its GSequenceIter in @requests). */
+static gboolean
+replay_record (JsonObject  *record,
+               GSequence   *requests,
+               GHashTable  *by_id,
+               guint        line,
+               GError     **error)
+{
+  const char *op = json_object_get_string_member_with_default (record, "op", "");
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(SpyglassRequest) request = NULL;
+  GSequenceIter *iter;
+  const char *id;
+
+  if (g_str_equal (op, "remove"))
+    {
+      id = json_object_get_string_member_with_default (record, "id", NULL);
+      iter = id != NULL ? g_hash_table_lookup (by_id, id) : NULL;
+      if (iter == NULL)
+        return journal_line_error (error, line, _("not a change of the scan queue"));
+      g_hash_table_remove (by_id, id);
+      g_sequence_remove (iter);
+      return TRUE;
+    }
+
+  if (!g_str_equal (op, "add") && !g_str_equal (op, "update"))
+    return journal_line_error (error, line, _("not a change of the scan queue"));
+
+  request = spyglass_request_new_from_json (json_object_get_member (record, "request"), &local_error);
+  if (request == NULL)
+    return journal_line_error (error, line, local_error->message);
+  id = spyglass_request_get_id (request);
+  iter = g_hash_table_lookup (by_id, id);
+
+  if (g_str_equal (op, "update"))
+    {
+      if (iter == NULL)
+        return journal_line_error (error, line, _("not a change of the scan queue"));
+      g_sequence_set (iter, g_steal_pointer (&request));
+      return TRUE;
+    }
+
+  if (iter != NULL)
+    return journal_line_error (error, line, _("not a change of the scan queue"));
+
+  /* The request it followed may have left before the journal saw it:
+   * then it goes at the end. */
+  iter = g_hash_table_lookup (by_id, json_object_get_string_member_with_default (record, "after", ""));
+  if (iter != NULL)
+    iter = g_sequence_insert_before (g_sequence_iter_next (iter), g_steal_pointer (&request));
   else
-    self->dirty = self->unsaved = FALSE;
+    iter = g_sequence_append (requests, g_steal_pointer (&request));
+  g_hash_table_insert (by_id, g_strdup (id), iter);
+  return TRUE;
+}
+
+/* Applies the journal at @path to @requests, read from a snapshot of
+ * @generation.  Only when the journal belongs to that snapshot
+ * (info->status JOURNAL_REPLAYED) does @requests change.  Fails when the
+ * journal cannot be read, or a line before its last is not a record that
+ * fits: corruption. */
+static gboolean
+replay_journal (const char   *path,
+                gint64        generation,
+                GPtrArray   **requests,
+                JournalInfo  *info,
+                GError      **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GSequence) sequence = NULL;
+  g_autoptr(GHashTable) by_id = NULL;
+  JsonObject *header;
+  JsonNode *root;
+  const char *end;
+  char *line;
+  char *next;
+  guint number = 1;
+
+  memset (info, 0, sizeof *info);
+
+  if (!g_file_get_contents (path, &contents, &info->size, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE, "%s", local_error->message);
+      return FALSE;
+    }
+
+  if (info->size == 0)
+    return TRUE;
+
+  /* What follows the last newline is a record a crash cut short. */
+  for (end = contents + info->size; end > contents && end[-1] != '\n'; end--)
+    ;
+  info->length = end - contents;
+  if (info->length == 0 || memchr (contents, '\0', info->length) != NULL)
+    {
+      g_set_error_literal (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
+                           _("not a Spyglass queue journal"));
+      return FALSE;
+    }
+  contents[info->length - 1] = '\0';
+
+  next = strchr (contents, '\n');
+  info->header = next != NULL ? (gsize) (next - contents) + 1 : info->length;
+  if (next != NULL)
+    *next++ = '\0';
+  if (!json_parser_load_from_data (parser, contents, -1, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      json_object_get_int_member_with_default ((header = json_node_get_object (root)),
+                                               "version", 0) != QUEUE_FILE_VERSION ||
+      !json_object_has_member (header, "generation"))
+    {
+      g_set_error_literal (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
+                           _("not a Spyglass queue journal"));
+      return FALSE;
+    }
+
+  if (json_object_get_int_member (header, "generation") != generation)
+    {
+      info->status = json_object_get_int_member (header, "generation") < generation
+                     ? JOURNAL_STALE : JOURNAL_AHEAD;
+      return TRUE;
+    }
+
+  sequence = g_sequence_new (g_object_unref);
+  by_id = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < (*requests)->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (*requests, i);
+
+      g_hash_table_insert (by_id, g_strdup (spyglass_request_get_id (request)),
+                           g_sequence_append (sequence, g_object_ref (request)));
+    }
+
+  for (line = next; line != NULL; line = next)
+    {
+      g_autoptr(GError) parse_error = NULL;
+
+      number++;
+      next = strchr (line, '\n');
+      if (next != NULL)
+        *next++ = '\0';
+
+      if (!json_parser_load_from_data (parser, line, -1, &parse_error))
+        return journal_line_error (error, number, parse_error->message);
+      root = json_parser_get_root (parser);
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        return journal_line_error (error, number, _("not a change of the scan queue"));
+      if (!replay_record (json_node_get_object (root), sequence, by_id, number, error))
+        return FALSE;
+      info->records++;
+    }
+
+  g_ptr_array_set_size (*requests, 0);
+  for (GSequenceIter *iter = g_sequence_get_begin_iter (sequence);
+       !g_sequence_iter_is_end (iter);
+       iter = g_sequence_iter_next (iter))
+    g_ptr_array_add (*requests, g_object_ref (g_sequence_get (iter)));
+
+  info->status = JOURNAL_REPLAYED;
+  return TRUE;
 }
 
 #define HISTORY_COMPACT_SIZE (256 * 1024)
@@ -247,7 +937,8 @@ request_to_line (SpyglassRequest *request)
 
 /* The history file holds one JSON object a line, oldest first: finishing
  * a request appends a line, so nobody rewrites (or even reads) the whole
- * history to add to it.  Lines that cannot be read are skipped. */
+ * history to add to it.  Lines that cannot be read are skipped.  Read at
+ * most once: from then on the history in memory is the whole of it. */
 static void
 ensure_history_loaded (SpyglassQueue *self)
 {
@@ -289,22 +980,29 @@ ensure_history_loaded (SpyglassQueue *self)
     g_ptr_array_remove_range (self->history, 0, self->history->len - SPYGLASS_QUEUE_HISTORY_SIZE);
 }
 
+/* Replaces the history file with the history in memory. */
 static void
-compact_history (SpyglassQueue *self)
+rewrite_history (SpyglassQueue *self)
 {
+  g_autofree char *tmp_path = g_strconcat (self->history_path, ".XXXXXX", NULL);
   g_autoptr(GString) text = g_string_new (NULL);
-  g_autoptr(GError) error = NULL;
+  int fd;
 
-  ensure_history_loaded (self);
   for (guint i = 0; i < self->history->len; i++)
     {
       g_autofree char *line = request_to_line (g_ptr_array_index (self->history, i));
       g_string_append (text, line);
     }
 
-  replace_without_sync (self->history_path, text->str, text->len, &error);
-  if (error != NULL)
-    g_warning ("Cannot save the scan history: %s", error->message);
+  /* A record, not a promise: replaced atomically, not synced. */
+  fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0 || !write_all (fd, text->str, text->len) || close (fd) != 0 ||
+      g_rename (tmp_path, self->history_path) != 0)
+    {
+      g_warning ("Cannot save the scan history: %s: %s", self->history_path, g_strerror (errno));
+      if (fd >= 0)
+        g_unlink (tmp_path);
+    }
 }
 
 static void
@@ -314,8 +1012,19 @@ save_history (SpyglassQueue *self)
   GStatBuf st;
   int fd;
 
-  if (self->lock_fd < 0 || self->history_pending->len == 0)
+  if (self->lock_fd < 0 || (self->history_pending->len == 0 && !self->history_rewrite))
     return;
+
+  /* More requests finished than the history keeps: the newest of them,
+   * in memory, are the whole history now. */
+  if (self->history_rewrite)
+    {
+      self->history_loaded = TRUE;
+      self->history_rewrite = FALSE;
+      g_ptr_array_set_size (self->history_pending, 0);
+      rewrite_history (self);
+      return;
+    }
 
   text = g_string_new (NULL);
   for (guint i = 0; i < self->history_pending->len; i++)
@@ -328,62 +1037,18 @@ save_history (SpyglassQueue *self)
 
   /* The history is a record, not a promise: appended, no fsync. */
   fd = g_open (self->history_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0 || write (fd, text->str, text->len) != (gssize) text->len)
+  if (fd < 0 || !write_all (fd, text->str, text->len))
     g_warning ("Cannot save the scan history in %s: %s", self->history_path, g_strerror (errno));
   if (fd >= 0)
     close (fd);
 
+  /* Grown past its size: read once (if it was not), then written from
+   * memory. */
   if (g_stat (self->history_path, &st) == 0 && st.st_size > HISTORY_COMPACT_SIZE)
-    compact_history (self);
-}
-
-/* Reads @path's @member array.  A missing file is an empty list; an
- * unreadable one is an error. */
-static GPtrArray *
-read_json_file (const char  *path,
-                const char  *member,
-                GError     **error)
-{
-  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) local_error = NULL;
-  JsonNode *root;
-  JsonObject *object;
-  JsonArray *array;
-
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    return g_steal_pointer (&requests);
-
-  if (!json_parser_load_from_file (parser, path, &local_error))
     {
-      g_set_error (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
-                   "%s", local_error->message);
-      return NULL;
+      ensure_history_loaded (self);
+      rewrite_history (self);
     }
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      json_object_get_int_member_with_default ((object = json_node_get_object (root)),
-                                               "version", 0) != QUEUE_FILE_VERSION ||
-      !json_object_has_member (object, member) ||
-      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (object, member)))
-    {
-      g_set_error_literal (error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
-                           _("not a Spyglass queue file"));
-      return NULL;
-    }
-
-  array = json_object_get_array_member (object, member);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      SpyglassRequest *request = spyglass_request_new_from_json (json_array_get_element (array, i),
-                                                                 error);
-      if (request == NULL)
-        return NULL;
-      g_ptr_array_add (requests, request);
-    }
-
-  return g_steal_pointer (&requests);
 }
 
 /* Moves an unreadable file aside, never deleting it; returns its new
@@ -455,22 +1120,76 @@ GPtrArray *
 spyglass_queue_read_requests (const char  *state_dir,
                               GError     **error)
 {
-  g_autofree char *path = NULL;
+  g_autofree char *queue_path = NULL;
+  g_autofree char *journal_path = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (state_dir != NULL, NULL);
 
-  path = g_build_filename (state_dir, "queue.json", NULL);
-  return read_json_file (path, "requests", error);
+  queue_path = g_build_filename (state_dir, "queue.json", NULL);
+  journal_path = g_build_filename (state_dir, "queue.journal", NULL);
+
+  /* The owner may write a new snapshot and journal between the two reads:
+   * then the journal read is ahead of the snapshot read, and both are
+   * read again.  (A snapshot read after it and a journal read before is
+   * a stale journal: the snapshot holds it all.) */
+  for (guint attempt = 0; attempt < 5; attempt++)
+    {
+      g_autoptr(GPtrArray) requests = NULL;
+      JournalInfo info;
+      gint64 generation;
+
+      g_clear_error (&local_error);
+      requests = read_snapshot (queue_path, &generation, &local_error);
+      if (requests != NULL &&
+          replay_journal (journal_path, generation, &requests, &info, &local_error))
+        {
+          if (info.status != JOURNAL_AHEAD)
+            return g_steal_pointer (&requests);
+          g_set_error_literal (&local_error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
+                               _("the journal is newer than the queue file"));
+        }
+
+      /* Reading as the owner cuts the journal back may read bytes of two
+       * versions of it: what is really corrupt stays so. */
+      g_usleep (2000);
+    }
+
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
 }
 
 static void
 add_to_history (SpyglassQueue   *self,
                 SpyglassRequest *request)
 {
-  g_ptr_array_add (self->history_pending, g_object_ref (request));
   g_ptr_array_add (self->history, g_object_ref (request));
   if (self->history->len > SPYGLASS_QUEUE_HISTORY_SIZE)
     g_ptr_array_remove_range (self->history, 0, self->history->len - SPYGLASS_QUEUE_HISTORY_SIZE);
+
+  /* Past the size of the history, the file will be replaced by the
+   * history in memory: nothing older need wait to be appended. */
+  g_ptr_array_add (self->history_pending, g_object_ref (request));
+  if (self->history_pending->len > SPYGLASS_QUEUE_HISTORY_SIZE)
+    {
+      g_ptr_array_set_size (self->history_pending, 0);
+      self->history_rewrite = TRUE;
+    }
+}
+
+static void
+add_scanning (SpyglassQueue   *self,
+              SpyglassRequest *request)
+{
+  const char *key = spyglass_request_get_section_key (request);
+  GPtrArray *list = g_hash_table_lookup (self->scanning, key);
+
+  if (list == NULL)
+    {
+      list = g_ptr_array_new_with_free_func (g_object_unref);
+      g_hash_table_insert (self->scanning, g_strdup (key), list);
+    }
+  g_ptr_array_add (list, g_object_ref (request));
 }
 
 gboolean
@@ -480,6 +1199,9 @@ spyglass_queue_load (SpyglassQueue  *self,
 {
   g_autoptr(GPtrArray) requests = NULL;
   g_autoptr(GError) local_error = NULL;
+  JournalInfo journal = { JOURNAL_MISSING, 0, 0, 0, 0 };
+  const char *unreadable = self->queue_path;
+  gint64 generation = 0;
 
   g_return_val_if_fail (SPYGLASS_IS_QUEUE (self), FALSE);
   g_return_val_if_fail (self->lock_fd < 0, FALSE);
@@ -490,24 +1212,70 @@ spyglass_queue_load (SpyglassQueue  *self,
   if (!take_lock (self, error))
     return FALSE;
 
-  requests = read_json_file (self->queue_path, "requests", &local_error);
+  requests = read_snapshot (self->queue_path, &generation, &local_error);
+  if (requests != NULL)
+    {
+      self->snapshot_empty = requests->len == 0;
+      unreadable = self->journal_path;
+      if (!replay_journal (self->journal_path, generation, &requests, &journal, &local_error))
+        g_clear_pointer (&requests, g_ptr_array_unref);
+      else if (journal.status == JOURNAL_AHEAD)
+        {
+          /* No owner writes one without the other: not ours to trust. */
+          g_set_error_literal (&local_error, SPYGLASS_ERROR, SPYGLASS_ERROR_QUEUE_FILE,
+                               _("the journal is newer than the queue file"));
+          g_clear_pointer (&requests, g_ptr_array_unref);
+        }
+    }
+
   if (requests == NULL)
     {
-      g_autofree char *aside = set_aside (self->queue_path);
+      const char *other = unreadable == self->queue_path ? self->journal_path : self->queue_path;
+      g_autofree char *aside = set_aside (unreadable);
 
-      g_warning ("The scan queue %s could not be read (%s); it was kept as %s",
-                 self->queue_path, local_error->message, aside);
+      /* The other file means nothing without this one; it is kept next to
+       * it rather than read, or overwritten later. */
+      if (g_file_test (other, G_FILE_TEST_EXISTS))
+        {
+          g_autofree char *other_aside = set_aside (other);
+
+          g_warning ("The scan queue %s could not be read (%s); it was kept as %s, and %s as %s",
+                     unreadable, local_error->message, aside, other, other_aside);
+        }
+      else
+        g_warning ("The scan queue %s could not be read (%s); it was kept as %s",
+                   unreadable, local_error->message, aside);
+
       if (recovered_path != NULL)
         *recovered_path = g_steal_pointer (&aside);
       requests = g_ptr_array_new_with_free_func (g_object_unref);
+      generation = 0;
+      self->snapshot_empty = TRUE;
+      memset (&journal, 0, sizeof journal);
       g_clear_error (&local_error);
     }
+
+  self->generation = generation;
+  if (journal.status == JOURNAL_REPLAYED)
+    {
+      /* Appends go on from the last whole record; a torn one is cut off. */
+      self->journal_fd = g_open (self->journal_path, O_WRONLY | O_APPEND | O_CLOEXEC, 0);
+      if (self->journal_fd < 0 ||
+          (journal.length < journal.size && ftruncate (self->journal_fd, journal.length) != 0))
+        self->snapshot_needed = TRUE;
+      self->journal_header = journal.header;
+      self->journal_length = journal.length;
+      self->journal_records = journal.records;
+    }
+  /* Else there is no journal of this generation yet: the first flush
+   * starts one (and replaces a stale one). */
 
   /* Resume: what was on its way is sent again (Plex may have it once
    * more, never lost); what was finished belongs to the history. */
   for (guint i = 0; i < requests->len; i++)
     {
       SpyglassRequest *request = g_ptr_array_index (requests, i);
+      GSequenceIter *iter;
 
       switch (spyglass_request_get_state (request))
         {
@@ -516,23 +1284,33 @@ spyglass_queue_load (SpyglassQueue  *self,
           G_GNUC_FALLTHROUGH;
         case SPYGLASS_REQUEST_QUEUED:
         case SPYGLASS_REQUEST_SCANNING:
-          g_ptr_array_add (self->requests, g_object_ref (request));
+          iter = g_sequence_append (self->requests, g_object_ref (request));
+          g_hash_table_insert (self->positions, request, iter);
+          if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SCANNING)
+            add_scanning (self, request);
+          else if (!spyglass_request_get_routed (request))
+            g_ptr_array_add (self->to_route, g_object_ref (request));
           break;
 
         case SPYGLASS_REQUEST_DONE:
         case SPYGLASS_REQUEST_FAILED:
         default:
           add_to_history (self, request);
+          note_removed (self, request);
           break;
         }
     }
 
-  if (self->requests->len > 0)
-    g_list_model_items_changed (G_LIST_MODEL (self), 0, 0, self->requests->len);
+  if (queue_length (self) > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self), 0, 0, queue_length (self));
 
-  self->dirty = TRUE;
+  if (self->journal_records > MAX (JOURNAL_COMPACT_MIN_RECORDS, 2 * queue_length (self)))
+    self->snapshot_needed = TRUE;
+  journal_flush (self);
+
   return TRUE;
 }
+
 
 /* ------------------------------------------------------------------------
  * The state machine
@@ -543,7 +1321,7 @@ notify_idle_waiters (SpyglassQueue *self)
 {
   GList *waiters;
 
-  if (self->requests->len > 0)
+  if (queue_length (self) > 0)
     return;
 
   /* Idle: a good moment to bring the history up to date. */
@@ -558,32 +1336,6 @@ notify_idle_waiters (SpyglassQueue *self)
   g_list_free (waiters);
 }
 
-/* Where @request is in the queue.  The requests of a batch or of a scan
- * are finished in the order of the queue, each at or after where the one
- * before it was: looking there first keeps finishing a batch of n
- * requests linear in the queue rather than n times it. */
-static gboolean
-find_request (SpyglassQueue   *self,
-              SpyglassRequest *request,
-              guint           *position)
-{
-  guint len = self->requests->len;
-  guint start = MIN (self->last_removed, len);
-
-  for (guint i = 0; i < len; i++)
-    {
-      guint at = start + i < len ? start + i : start + i - len;
-
-      if (g_ptr_array_index (self->requests, at) == request)
-        {
-          *position = at;
-          return TRUE;
-        }
-    }
-
-  return FALSE;
-}
-
 /* Moves a finished request from the queue to the history. */
 static void
 finish_request (SpyglassQueue        *self,
@@ -592,22 +1344,19 @@ finish_request (SpyglassQueue        *self,
                 const GError         *error)
 {
   g_autoptr(SpyglassRequest) held = g_object_ref (request);
-  guint position;
 
   spyglass_request_set_state (request, state);
   spyglass_request_set_error (request, error);
   spyglass_request_set_progress (request, state == SPYGLASS_REQUEST_DONE ? 100 : -1);
   spyglass_request_set_finished (request, g_get_real_time ());
 
-  if (find_request (self, request, &position))
+  if (queue_contains (self, request))
     {
-      g_ptr_array_remove_index (self->requests, position);
-      self->last_removed = position;
-      g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
+      note_removed (self, request);
+      queue_remove (self, request);
     }
 
   add_to_history (self, request);
-  self->dirty = TRUE;
   g_signal_emit (self, signals[REQUEST_FINISHED], 0, request);
 }
 
@@ -626,21 +1375,34 @@ find_section (SpyglassQueue *self,
   return NULL;
 }
 
-/* Routes every request that is not routed yet.  One folder may lie in
- * several libraries: the request takes the first, and a copy is queued
- * for each other one. */
+/* Routes every request that waits for it.  One folder may lie in several
+ * libraries: the request takes the first, and a copy is queued after it
+ * for each other one.
+ *
+ * A route is not written to disk by itself: after a restart a request
+ * that was not sent is routed again, the same way, and only the route of
+ * what was sent matters (it is written with the request's new state).
+ * Except when routing made copies: the copies are new requests, and
+ * their original's route is written with them, so that a restart does
+ * not copy it once more. */
 static void
 route_pending (SpyglassQueue *self)
 {
-  for (guint i = 0; i < self->requests->len; i++)
+  g_autoptr(GPtrArray) pending = g_steal_pointer (&self->to_route);
+
+  self->to_route = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < pending->len; i++)
     {
-      SpyglassRequest *request = g_ptr_array_index (self->requests, i);
+      SpyglassRequest *request = g_ptr_array_index (pending, i);
       const char *local_path = spyglass_request_get_local_path (request);
       const char *section_key = spyglass_request_get_section_key (request);
+      SpyglassRequest *anchor = request;
       g_autoptr(GPtrArray) targets = NULL;
       g_autoptr(GError) error = NULL;
 
-      if (spyglass_request_get_routed (request) ||
+      if (!queue_contains (self, request) ||
+          spyglass_request_get_routed (request) ||
           spyglass_request_get_state (request) != SPYGLASS_REQUEST_QUEUED)
         continue;
 
@@ -655,11 +1417,10 @@ route_pending (SpyglassQueue *self)
                                      _("Library section not found"));
 
               finish_request (self, request, SPYGLASS_REQUEST_FAILED, not_found);
-              i--;
               continue;
             }
           spyglass_request_set_route (request, section->key, section->title, NULL);
-          self->dirty = self->coalesce_pending = TRUE;
+          self->coalesce_pending = TRUE;
           continue;
         }
 
@@ -669,7 +1430,6 @@ route_pending (SpyglassQueue *self)
       if (targets == NULL)
         {
           finish_request (self, request, SPYGLASS_REQUEST_FAILED, error);
-          i--;
           continue;
         }
 
@@ -692,24 +1452,25 @@ route_pending (SpyglassQueue *self)
       for (guint t = 0; t < targets->len; t++)
         {
           SpyglassScanTarget *target = g_ptr_array_index (targets, t);
+          g_autoptr(SpyglassRequest) copy = NULL;
 
           if (t == 0)
-            spyglass_request_set_route (request, target->section->key, target->section->title,
-                                        target->path);
-          else
             {
-              g_autoptr(SpyglassRequest) copy =
-                spyglass_request_new_folder (local_path, NULL, spyglass_request_get_force (request));
-
-              spyglass_request_set_route (copy, target->section->key, target->section->title,
+              spyglass_request_set_route (request, target->section->key, target->section->title,
                                           target->path);
-              g_ptr_array_insert (self->requests, i + t, g_object_ref (copy));
-              g_list_model_items_changed (G_LIST_MODEL (self), i + t, 0, 1);
-              self->unsaved = TRUE;
+              continue;
             }
+
+          copy = spyglass_request_new_folder (local_path, NULL, spyglass_request_get_force (request));
+          spyglass_request_set_route (copy, target->section->key, target->section->title,
+                                      target->path);
+          queue_insert (self, copy, anchor);
+          note_added (self, copy, anchor);
+          anchor = copy;
         }
-      i += targets->len - 1;
-      self->dirty = self->coalesce_pending = TRUE;
+      if (targets->len > 1)
+        note_changed (self, request);
+      self->coalesce_pending = TRUE;
     }
 }
 
@@ -724,6 +1485,73 @@ target_covers (SpyglassScanTarget *target,
          (target->path == NULL || (path != NULL && spyglass_path_is_within (path, target->path)));
 }
 
+/* "F\037KEY" for a whole library, "F\037KEY\037PATH" for a folder (F:
+ * force, 0 or 1): how coalesce_queued() looks targets up. */
+static char *
+target_key (const char *section_key,
+            gboolean    force,
+            const char *path)
+{
+  return g_strconcat (force ? "1" : "0", "\037", section_key,
+                      path != NULL ? "\037" : NULL, path, NULL);
+}
+
+/* The target of @coalesced (indexed by target_key() in @index) that
+ * covers @request.  Kept folders never lie within one another, so at most
+ * one does: for an absolute POSIX path, the one found among the path and
+ * its ancestors by name; for any other, the first found in order. */
+static SpyglassScanTarget *
+find_covering_target (GHashTable      *index,
+                      GPtrArray       *coalesced,
+                      SpyglassRequest *request)
+{
+  const char *key = spyglass_request_get_section_key (request);
+  const char *path = spyglass_request_get_target_path (request);
+  gboolean force = spyglass_request_get_force (request);
+  g_autofree char *whole = target_key (key, force, NULL);
+  SpyglassScanTarget *found = g_hash_table_lookup (index, whole);
+
+  if (found != NULL)
+    return found;
+
+  if (path != NULL && path[0] == '/')
+    {
+      g_autofree char *lookup = target_key (key, force, path);
+      char *folder = lookup + strlen (whole) + 1;
+
+      /* The path itself, then each ancestor up to "/": a normalized POSIX
+       * path holds no "//" and ends in '/' only when it is "/". */
+      for (char *end = folder + strlen (folder); end > folder; end--)
+        {
+          if (*end != '\0' && *end != '/')
+            continue;
+          if (end == folder + 0 + 1 && *end == '/')
+            break;
+
+          {
+            char saved = *end;
+
+            *end = '\0';
+            found = g_hash_table_lookup (index, lookup);
+            *end = saved;
+          }
+          if (found != NULL)
+            return found;
+        }
+
+      folder[1] = '\0';
+      found = g_hash_table_lookup (index, lookup);
+      if (found != NULL)
+        return found;
+    }
+
+  for (guint t = 0; t < coalesced->len; t++)
+    if (target_covers (g_ptr_array_index (coalesced, t), request))
+      return g_ptr_array_index (coalesced, t);
+
+  return NULL;
+}
+
 /* Widens the targets of queued requests with the coalescing rules, so that
  * each library gets the fewest, narrowest scans.  Requests keep their
  * identity: only what will be sent for them changes.
@@ -731,21 +1559,28 @@ target_covers (SpyglassScanTarget *target,
  * Only when requests were routed, or came back to the queue, since the
  * last time: what is left of a coalesced queue once a batch has gone
  * coalesces to itself, and coalescing is not cheap (it ran before every
- * request sent, over the whole queue). */
+ * request sent, over the whole queue).  Like a route, what coalescing
+ * changes is not written by itself: after a restart it comes out the
+ * same. */
 static void
 coalesce_queued (SpyglassQueue *self)
 {
+  g_autoptr(GPtrArray) queued = NULL;
   g_autoptr(GPtrArray) targets = NULL;
   g_autoptr(GPtrArray) coalesced = NULL;
+  g_autoptr(GHashTable) index = NULL;
 
   if (!self->coalesce_pending)
     return;
   self->coalesce_pending = FALSE;
 
+  queued = g_ptr_array_new ();
   targets = g_ptr_array_new_with_free_func ((GDestroyNotify) spyglass_scan_target_free);
-  for (guint i = 0; i < self->requests->len; i++)
+  for (GSequenceIter *iter = g_sequence_get_begin_iter (self->requests);
+       !g_sequence_iter_is_end (iter);
+       iter = g_sequence_iter_next (iter))
     {
-      SpyglassRequest *request = g_ptr_array_index (self->requests, i);
+      SpyglassRequest *request = g_sequence_get (iter);
       SpyglassSection *section;
 
       if (!spyglass_request_get_routed (request) ||
@@ -759,6 +1594,7 @@ coalesce_queued (SpyglassQueue *self)
       else
         spyglass_section_ref (section);
 
+      g_ptr_array_add (queued, request);
       g_ptr_array_add (targets, spyglass_scan_target_new (section,
                                                           spyglass_request_get_target_path (request),
                                                           spyglass_request_get_force (request)));
@@ -772,30 +1608,25 @@ coalesce_queued (SpyglassQueue *self)
   if (coalesced->len == targets->len)
     return;
 
-  for (guint i = 0; i < self->requests->len; i++)
+  index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint t = 0; t < coalesced->len; t++)
     {
-      SpyglassRequest *request = g_ptr_array_index (self->requests, i);
+      SpyglassScanTarget *target = g_ptr_array_index (coalesced, t);
 
-      if (!spyglass_request_get_routed (request) ||
-          spyglass_request_get_state (request) != SPYGLASS_REQUEST_QUEUED)
-        continue;
+      g_hash_table_insert (index, target_key (target->section->key, target->force, target->path),
+                           target);
+    }
 
-      for (guint t = 0; t < coalesced->len; t++)
-        {
-          SpyglassScanTarget *target = g_ptr_array_index (coalesced, t);
+  for (guint i = 0; i < queued->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (queued, i);
+      SpyglassScanTarget *target = find_covering_target (index, coalesced, request);
 
-          if (target_covers (target, request))
-            {
-              if (g_strcmp0 (target->path, spyglass_request_get_target_path (request)) != 0)
-                {
-                  spyglass_request_set_route (request, target->section->key,
-                                              spyglass_request_get_section_title (request),
-                                              target->path);
-                  self->dirty = TRUE;
-                }
-              break;
-            }
-        }
+      if (target != NULL &&
+          g_strcmp0 (target->path, spyglass_request_get_target_path (request)) != 0)
+        spyglass_request_set_route (request, target->section->key,
+                                    spyglass_request_get_section_title (request),
+                                    target->path);
     }
 }
 
@@ -808,43 +1639,99 @@ same_target (SpyglassRequest *a,
          spyglass_request_get_force (a) == spyglass_request_get_force (b);
 }
 
+static guint
+target_hash (gconstpointer key)
+{
+  SpyglassRequest *request = (SpyglassRequest *) key;
+  const char *path = spyglass_request_get_target_path (request);
+
+  return (g_str_hash (spyglass_request_get_section_key (request)) * 31 +
+          (path != NULL ? g_str_hash (path) : 0)) * 2 +
+         !!spyglass_request_get_force (request);
+}
+
+static gboolean
+target_equal (gconstpointer a,
+              gconstpointer b)
+{
+  return same_target ((SpyglassRequest *) a, (SpyglassRequest *) b);
+}
+
+/* Groups the queued, routed requests by target, in the order of each
+ * target's first request: the batches to send, one HTTP request each.
+ * Made once, in one walk of the queue, after each coalescing (which is
+ * when targets change or requests come back), and taken a batch at a
+ * time: not a walk of the queue for every request sent. */
+static void
+make_plan (SpyglassQueue *self)
+{
+  g_autoptr(GHashTable) batches = g_hash_table_new (target_hash, target_equal);
+
+  g_clear_pointer (&self->plan, g_ptr_array_unref);
+  self->plan = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  self->plan_next = 0;
+
+  for (GSequenceIter *iter = g_sequence_get_begin_iter (self->requests);
+       !g_sequence_iter_is_end (iter);
+       iter = g_sequence_iter_next (iter))
+    {
+      SpyglassRequest *request = g_sequence_get (iter);
+      GPtrArray *batch;
+
+      if (!spyglass_request_get_routed (request) ||
+          spyglass_request_get_state (request) != SPYGLASS_REQUEST_QUEUED)
+        continue;
+
+      batch = g_hash_table_lookup (batches, request);
+      if (batch == NULL)
+        {
+          batch = g_ptr_array_new_with_free_func (g_object_unref);
+          g_ptr_array_add (self->plan, batch);
+          g_hash_table_insert (batches, request, batch);
+        }
+      g_ptr_array_add (batch, g_object_ref (request));
+    }
+}
+
 /* The queued, routed requests that share the first one's target, in
- * order: one HTTP request serves them all. */
+ * order: one HTTP request serves them all.  Requests of the plan that
+ * were sent, finished or held back since it was made are left out; when
+ * the plan is used up, it is made again once. */
 static GPtrArray *
 next_batch (SpyglassQueue *self)
 {
   GPtrArray *batch = g_ptr_array_new_with_free_func (g_object_unref);
   gint64 now = g_get_real_time ();
+  gboolean made = FALSE;
 
-  for (guint i = 0; i < self->requests->len; i++)
+  while (batch->len == 0)
     {
-      SpyglassRequest *request = g_ptr_array_index (self->requests, i);
+      GPtrArray *planned;
 
-      if (!spyglass_request_get_routed (request) ||
-          spyglass_request_get_state (request) != SPYGLASS_REQUEST_QUEUED ||
-          spyglass_request_get_not_before (request) > now)
-        continue;
+      if (self->plan == NULL || self->plan_next >= self->plan->len)
+        {
+          if (made)
+            break;
+          make_plan (self);
+          made = TRUE;
+          continue;
+        }
 
-      if (batch->len == 0 || same_target (g_ptr_array_index (batch, 0), request))
-        g_ptr_array_add (batch, g_object_ref (request));
+      planned = g_ptr_array_index (self->plan, self->plan_next++);
+      for (guint i = 0; i < planned->len; i++)
+        {
+          SpyglassRequest *request = g_ptr_array_index (planned, i);
+
+          if (queue_contains (self, request) &&
+              spyglass_request_get_routed (request) &&
+              spyglass_request_get_state (request) == SPYGLASS_REQUEST_QUEUED &&
+              spyglass_request_get_not_before (request) <= now &&
+              (batch->len == 0 || same_target (g_ptr_array_index (batch, 0), request)))
+            g_ptr_array_add (batch, g_object_ref (request));
+        }
     }
 
   return batch;
-}
-
-static gboolean
-has_unrouted (SpyglassQueue *self)
-{
-  for (guint i = 0; i < self->requests->len; i++)
-    {
-      SpyglassRequest *request = g_ptr_array_index (self->requests, i);
-
-      if (!spyglass_request_get_routed (request) &&
-          spyglass_request_get_state (request) == SPYGLASS_REQUEST_QUEUED)
-        return TRUE;
-    }
-
-  return FALSE;
 }
 
 static void
@@ -893,15 +1780,32 @@ handle_error (SpyglassQueue *self,
               GPtrArray     *batch,
               const GError  *error)
 {
+  g_autoptr(GPtrArray) affected = NULL;
+
   /* A failed fetch of the libraries holds up every waiting request. */
-  GPtrArray *affected = batch != NULL ? batch : self->requests;
+  if (batch != NULL)
+    affected = g_ptr_array_ref (batch);
+  else
+    {
+      affected = g_ptr_array_new ();
+      for (GSequenceIter *iter = g_sequence_get_begin_iter (self->requests);
+           !g_sequence_iter_is_end (iter);
+           iter = g_sequence_iter_next (iter))
+        if (spyglass_request_get_state (g_sequence_get (iter)) == SPYGLASS_REQUEST_QUEUED)
+          g_ptr_array_add (affected, g_sequence_get (iter));
+    }
 
   for (guint i = 0; i < affected->len; i++)
     {
       SpyglassRequest *request = g_ptr_array_index (affected, i);
+      int code = error->domain == SPYGLASS_ERROR ? error->code : -1;
 
-      if (batch == NULL && spyglass_request_get_state (request) != SPYGLASS_REQUEST_QUEUED)
-        continue;
+      /* Written when it says something new: a queue waiting out one
+       * failure after another is not written again each time. */
+      if (spyglass_request_get_state (request) != SPYGLASS_REQUEST_QUEUED ||
+          spyglass_request_get_error_code (request) != code ||
+          g_strcmp0 (spyglass_request_get_message (request), error->message) != 0)
+        note_changed (self, request);
       spyglass_request_set_state (request, SPYGLASS_REQUEST_QUEUED);
       spyglass_request_set_error (request, error);
     }
@@ -927,8 +1831,7 @@ handle_error (SpyglassQueue *self,
       self->failures++;
       delay = backoff_delay (self);
       g_debug ("Plex unavailable (%s); next try in %u ms", error->message, delay);
-      self->dirty = TRUE;
-      save_queue (self);
+      journal_flush (self);
       schedule_backoff (self, delay);
       return;
     }
@@ -937,8 +1840,7 @@ handle_error (SpyglassQueue *self,
    * Nothing is dropped; a new token resumes the queue. */
   g_debug ("Queue paused: %s", error->message);
   set_paused (self, TRUE, error->message);
-  self->dirty = TRUE;
-  save_queue (self);
+  journal_flush (self);
 }
 
 static void step (SpyglassQueue *self);
@@ -1003,11 +1905,12 @@ on_sent (GObject      *source,
                   spyglass_request_set_state (request, SPYGLASS_REQUEST_QUEUED);
                   spyglass_request_set_rerouted (request, TRUE);
                   spyglass_request_clear_route (request);
+                  g_ptr_array_add (self->to_route, g_object_ref (request));
+                  note_changed (self, request);
                 }
             }
           self->sections_stale = TRUE;
-          self->dirty = TRUE;
-          save_queue (self);
+          journal_flush (self);
           notify_idle_waiters (self);
           step (self);
           return;
@@ -1028,16 +1931,19 @@ on_sent (GObject      *source,
       /* Without a scan monitor there is nothing to follow: accepted is
        * as done as it gets. */
       if (self->scan_monitor != NULL)
-        spyglass_request_set_state (request, SPYGLASS_REQUEST_SCANNING);
+        {
+          spyglass_request_set_state (request, SPYGLASS_REQUEST_SCANNING);
+          add_scanning (self, request);
+          note_changed (self, request);
+        }
       else
         finish_request (self, request, SPYGLASS_REQUEST_DONE, NULL);
     }
-  self->dirty = TRUE;
 
   if (self->scan_monitor != NULL)
     follow (self, spyglass_request_get_section_key (g_ptr_array_index (batch, 0)));
 
-  save_queue (self);
+  journal_flush (self);
   notify_idle_waiters (self);
   step (self);
 }
@@ -1059,9 +1965,9 @@ queue_refresh_after (SpyglassQueue   *self,
                               spyglass_request_get_section_key (scanned),
                               spyglass_request_get_section_title (scanned),
                               spyglass_request_get_target_path (scanned));
-  g_ptr_array_add (self->requests, g_object_ref (refresh));
-  g_list_model_items_changed (G_LIST_MODEL (self), self->requests->len - 1, 0, 1);
-  self->unsaved = self->coalesce_pending = TRUE;
+  queue_insert (self, refresh, NULL);
+  note_added (self, refresh, NULL);
+  self->coalesce_pending = TRUE;
 }
 
 static void
@@ -1073,8 +1979,9 @@ on_scan_followed (GObject      *source,
   SpyglassQueue *self = g_task_get_source_object (task);
   const char *section_key = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) finished = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) finished = NULL;
   gboolean scan_seen = FALSE;
+  char *key = NULL;
 
   if (!spyglass_scan_monitor_wait_finish (SPYGLASS_SCAN_MONITOR (source), result, &scan_seen, &error) &&
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -1082,28 +1989,26 @@ on_scan_followed (GObject      *source,
 
   /* Every request of that library that was accepted before this scan
    * ended is done: the scan covered it. */
-  for (guint i = 0; i < self->requests->len; i++)
-    {
-      SpyglassRequest *request = g_ptr_array_index (self->requests, i);
+  if (g_hash_table_steal_extended (self->scanning, section_key, (gpointer *) &key,
+                                   (gpointer *) &finished))
+    g_free (key);
 
-      if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SCANNING &&
-          g_strcmp0 (spyglass_request_get_section_key (request), section_key) == 0)
-        g_ptr_array_add (finished, g_object_ref (request));
-    }
-
-  for (guint i = 0; i < finished->len; i++)
+  for (guint i = 0; finished != NULL && i < finished->len; i++)
     {
       SpyglassRequest *request = g_ptr_array_index (finished, i);
+
+      if (!queue_contains (self, request) ||
+          spyglass_request_get_state (request) != SPYGLASS_REQUEST_SCANNING)
+        continue;
 
       /* The scan was accepted; only following it failed. */
       finish_request (self, request, SPYGLASS_REQUEST_DONE, error);
       queue_refresh_after (self, request);
     }
 
-  self->dirty = TRUE;
-  save_queue (self);
+  journal_flush (self);
   notify_idle_waiters (self);
-  if (self->requests->len > 0)
+  if (queue_length (self) > 0)
     schedule_step (self, 0);
 }
 
@@ -1126,12 +2031,15 @@ on_scan_progress (SpyglassQueue *self,
                   const char    *section_key,
                   int            progress)
 {
-  for (guint i = 0; i < self->requests->len; i++)
-    {
-      SpyglassRequest *request = g_ptr_array_index (self->requests, i);
+  GPtrArray *scanning = g_hash_table_lookup (self->scanning, section_key);
 
-      if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SCANNING &&
-          g_strcmp0 (spyglass_request_get_section_key (request), section_key) == 0)
+  /* Progress is not written to disk: `spyglass status` takes it from
+   * Plex. */
+  for (guint i = 0; scanning != NULL && i < scanning->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (scanning, i);
+
+      if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SCANNING)
         spyglass_request_set_progress (request, progress);
     }
 }
@@ -1149,13 +2057,15 @@ send_batch (SpyglassQueue *self,
 
       spyglass_request_set_state (request, SPYGLASS_REQUEST_SENDING);
       spyglass_request_set_attempts (request, spyglass_request_get_attempts (request) + 1);
+      note_changed (self, request);
     }
 
   /* On disk before it leaves: after a crash from here on, it is sent again
    * rather than forgotten.  (Its state "sending" need not be on disk: a
-   * queued request is sent again all the same.) */
+   * queued request is sent again all the same; it is written with what
+   * comes after.) */
   if (self->unsaved)
-    save_queue (self);
+    journal_flush (self);
 
   task = g_task_new (self, self->cancellable, NULL, NULL);
   g_task_set_source_tag (task, send_batch);
@@ -1179,12 +2089,12 @@ step (SpyglassQueue *self)
   if (!self->started || self->busy || self->paused || self->step_source != 0)
     return;
 
-  if (has_unrouted (self))
+  if (self->to_route->len > 0)
     {
       if (self->sections == NULL || self->sections_stale)
         {
           if (self->unsaved)
-            save_queue (self);
+            journal_flush (self);
           self->busy = TRUE;
           spyglass_client_list_sections_async (self->client, self->cancellable,
                                                on_sections_fetched, g_object_ref (self));
@@ -1193,7 +2103,12 @@ step (SpyglassQueue *self)
       route_pending (self);
     }
 
-  coalesce_queued (self);
+  /* What coalescing changes, the plan of batches follows. */
+  if (self->coalesce_pending)
+    {
+      coalesce_queued (self);
+      g_clear_pointer (&self->plan, g_ptr_array_unref);
+    }
 
   batch = next_batch (self);
   if (batch->len > 0)
@@ -1202,8 +2117,7 @@ step (SpyglassQueue *self)
       return;
     }
 
-  if (self->dirty)
-    save_queue (self);
+  journal_flush (self);
   save_history (self);
   notify_idle_waiters (self);
 }
@@ -1317,13 +2231,16 @@ schedule_batch (SpyglassQueue *self)
   self->step_source = g_timeout_add ((guint) ((due - now + 999) / 1000), on_step_due, self);
 }
 
+/* Takes @request; returns it (transfer none: the queue holds it). */
 static SpyglassRequest *
 add_request (SpyglassQueue   *self,
              SpyglassRequest *request)
 {
-  g_ptr_array_add (self->requests, request);
-  g_list_model_items_changed (G_LIST_MODEL (self), self->requests->len - 1, 0, 1);
-  self->dirty = self->unsaved = TRUE;
+  g_autoptr(SpyglassRequest) added = request;
+
+  queue_insert (self, request, NULL);
+  note_added (self, request, NULL);
+  g_ptr_array_add (self->to_route, g_object_ref (request));
 
   schedule_batch (self);
   return request;
@@ -1365,17 +2282,12 @@ spyglass_queue_start (SpyglassQueue *self)
   /* Scans accepted before a restart are followed again. */
   if (self->scan_monitor != NULL)
     {
-      g_autoptr(GHashTable) followed = g_hash_table_new (g_str_hash, g_str_equal);
+      GHashTableIter iter;
+      const char *key;
 
-      for (guint i = 0; i < self->requests->len; i++)
-        {
-          SpyglassRequest *request = g_ptr_array_index (self->requests, i);
-          const char *key = spyglass_request_get_section_key (request);
-
-          if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SCANNING &&
-              g_hash_table_add (followed, (gpointer) key))
-            follow (self, key);
-        }
+      g_hash_table_iter_init (&iter, self->scanning);
+      while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+        follow (self, key);
     }
 
   schedule_step (self, 0);
@@ -1506,7 +2418,7 @@ spyglass_queue_wait_idle_async (SpyglassQueue       *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, spyglass_queue_wait_idle_async);
 
-  if (self->requests->len == 0)
+  if (queue_length (self) == 0)
     {
       g_task_return_boolean (task, TRUE);
       return;
@@ -1537,6 +2449,7 @@ spyglass_queue_new (SpyglassClient *client,
   self->client = g_object_ref (client);
   self->state_dir = g_strdup (state_dir);
   self->queue_path = g_build_filename (state_dir, "queue.json", NULL);
+  self->journal_path = g_build_filename (state_dir, "queue.journal", NULL);
   self->history_path = g_build_filename (state_dir, "history.jsonl", NULL);
   self->lock_path = g_build_filename (state_dir, "queue.lock", NULL);
 
@@ -1554,8 +2467,7 @@ spyglass_queue_dispose (GObject *object)
   cancel_step (self);
 
   /* Whatever changed since the last save is kept for the next start. */
-  if (self->dirty)
-    save_queue (self);
+  journal_flush (self);
   save_history (self);
 
   while (self->idle_waiters != NULL)
@@ -1575,6 +2487,8 @@ spyglass_queue_finalize (GObject *object)
 {
   SpyglassQueue *self = (SpyglassQueue *) object;
 
+  if (self->journal_fd >= 0)
+    close (self->journal_fd);
   if (self->lock_fd >= 0)
     close (self->lock_fd);  /* releases the lock */
 
@@ -1583,12 +2497,20 @@ spyglass_queue_finalize (GObject *object)
   g_clear_object (&self->network_monitor);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->path_map, spyglass_path_map_free);
-  g_clear_pointer (&self->requests, g_ptr_array_unref);
+  g_clear_pointer (&self->plan, g_ptr_array_unref);
+  g_clear_pointer (&self->change_order, g_ptr_array_unref);
+  g_clear_pointer (&self->changes, g_hash_table_unref);
+  g_clear_pointer (&self->positions, g_hash_table_unref);
+  g_clear_pointer (&self->requests, g_sequence_free);
+  g_clear_pointer (&self->to_route, g_ptr_array_unref);
+  g_clear_pointer (&self->scanning, g_hash_table_unref);
+  g_clear_object (&self->generator);
   g_clear_pointer (&self->history, g_ptr_array_unref);
   g_clear_pointer (&self->history_pending, g_ptr_array_unref);
   g_clear_pointer (&self->sections, g_ptr_array_unref);
   g_free (self->state_dir);
   g_free (self->queue_path);
+  g_free (self->journal_path);
   g_free (self->history_path);
   g_free (self->lock_path);
   g_free (self->pause_reason);
@@ -1653,7 +2575,15 @@ static void
 spyglass_queue_init (SpyglassQueue *self)
 {
   self->lock_fd = -1;
-  self->requests = g_ptr_array_new_with_free_func (g_object_unref);
+  self->journal_fd = -1;
+  self->requests = g_sequence_new (g_object_unref);
+  self->positions = g_hash_table_new (NULL, NULL);
+  self->to_route = g_ptr_array_new_with_free_func (g_object_unref);
+  self->scanning = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) g_ptr_array_unref);
+  self->changes = g_hash_table_new (NULL, NULL);
+  self->change_order = g_ptr_array_new_with_free_func (change_free);
+  self->generator = json_generator_new ();
   self->history = g_ptr_array_new_with_free_func (g_object_unref);
   self->history_pending = g_ptr_array_new_with_free_func (g_object_unref);
   self->path_map = spyglass_path_map_new ();

@@ -22,11 +22,13 @@ G_DECLARE_FINAL_TYPE (SpyglassQueue, spyglass_queue, SPYGLASS, QUEUE, GObject)
 /*
  * The scan queue: every request goes through it, and none is lost.
  *
- * - A request is written to disk (json-glib, atomic replace + fsync) before
- *   it is sent, and at every change of state after; after a crash the next
- *   load() resumes: queued and in-flight requests are sent (the one that
- *   was in flight may be sent twice), requests that were being followed
- *   are followed again.
+ * - A request is written to disk (json-glib, fsync) before it is sent, and
+ *   at every change of state after; after a crash the next load() resumes:
+ *   queued and in-flight requests are sent (the one that was in flight may
+ *   be sent twice), requests that were being followed are followed again.
+ *   On disk, queue.json is a snapshot and queue.journal holds one line a
+ *   change since, folded into a new snapshot (atomic renames) as it grows:
+ *   a change costs a line, not a rewrite of the queue.
  * - One process owns the queue's files at a time (an advisory lock).
  * - Requests arriving together are routed and coalesced together
  *   (spyglass_coalesce()): a batch closes when no request has arrived for
@@ -46,10 +48,12 @@ G_DECLARE_FINAL_TYPE (SpyglassQueue, spyglass_queue, SPYGLASS, QUEUE, GObject)
 SpyglassQueue   *spyglass_queue_new              (SpyglassClient   *client,
                                                   const char       *state_dir);
 
-/* Takes the lock and reads the queue and history files.  A corrupt file is
- * renamed aside (the new name is in @recovered_path) and the queue starts
- * empty.  Fails with SPYGLASS_ERROR_QUEUE_LOCKED when another process owns
- * the queue. */
+/* Takes the lock and reads the queue's snapshot and journal.  A corrupt
+ * file (either; a torn last line of the journal, which a crash leaves, is
+ * not corruption and is dropped) is renamed aside (the new name is in
+ * @recovered_path; the other file is kept next to it) and the queue
+ * starts empty.  Fails with SPYGLASS_ERROR_QUEUE_LOCKED when another
+ * process owns the queue. */
 gboolean         spyglass_queue_load             (SpyglassQueue    *self,
                                                   char            **recovered_path,
                                                   GError          **error);
@@ -104,7 +108,8 @@ const char      *spyglass_queue_get_pause_reason (SpyglassQueue    *self);
 #define SPYGLASS_QUEUE_HISTORY_SIZE 200
 GPtrArray       *spyglass_queue_get_history      (SpyglassQueue    *self);
 
-/* What the queue file in @state_dir holds, read without taking the queue
+/* What the queue's files in @state_dir hold (snapshot and journal, read
+ * consistently while their owner writes them), without taking the queue
  * (for `spyglass status`): requests, oldest first. */
 GPtrArray       *spyglass_queue_read_requests    (const char       *state_dir,
                                                   GError          **error);
