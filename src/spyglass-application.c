@@ -218,8 +218,14 @@ on_server_info (GObject      *source,
       gboolean rejected = g_error_matches (error, SPYGLASS_ERROR, SPYGLASS_ERROR_INVALID_TOKEN) ||
                           g_error_matches (error, SPYGLASS_ERROR, SPYGLASS_ERROR_FORBIDDEN);
 
+      g_autofree char *message = NULL;
+
+      /* Say where: the address may be the mistake. */
+      if (g_error_matches (error, SPYGLASS_ERROR, SPYGLASS_ERROR_UNREACHABLE))
+        message = g_strdup_printf (_("Cannot reach Plex server at %s"),
+                                   spyglass_client_get_base_url (self->client));
       set_state (self, rejected ? SPYGLASS_CONNECTION_REJECTED : SPYGLASS_CONNECTION_UNREACHABLE,
-                 error->message);
+                 message != NULL ? message : error->message);
       return;
     }
 
@@ -294,7 +300,9 @@ on_token_loaded (GObject      *source,
   if (error != NULL)
     g_warning ("Could not read the Plex token: %s", error->message);
 
-  spyglass_application_set_token (self, token);
+  /* A token saved in the preferences meanwhile is newer than this one. */
+  if (!self->token_known)
+    spyglass_application_set_token (self, token);
   if (token != NULL)
     memset (token, 0, strlen (token));
 }

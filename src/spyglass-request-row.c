@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "spyglass-request-row.h"
+#include "spyglass-window-private.h"
 
 struct _SpyglassRequestRow
 {
@@ -239,4 +240,10 @@ spyglass_request_row_init (SpyglassRequestRow *self)
 
   adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (self), 2);
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self), FALSE);
+}
+
+GtkWidget *
+spyglass_request_row_get_retry_button (SpyglassRequestRow *self)
+{
+  return self->retry_button;
 }

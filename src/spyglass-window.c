@@ -5,6 +5,7 @@
 
 #include "spyglass-request-row.h"
 #include "spyglass-window.h"
+#include "spyglass-window-private.h"
 
 /* How many finished requests the list keeps. */
 #define RECENT_LIMIT 100
@@ -19,6 +20,7 @@ struct _SpyglassWindow
   GHashTable           *shown;        /* request ids in recent */
   GCancellable         *cancellable;  /* cancelled when the window closes */
   GtkFileChooserNative *chooser;
+  char                 *last_toast;
 
   /* Template widgets */
   AdwWindowTitle       *window_title;
@@ -53,6 +55,8 @@ spyglass_window_add_toast (SpyglassWindow *self,
 
   g_return_if_fail (SPYGLASS_IS_WINDOW (self));
 
+  g_free (self->last_toast);
+  self->last_toast = g_strdup (message);
   toast = adw_toast_new (message);
   adw_toast_set_timeout (toast, 4);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
@@ -532,6 +536,7 @@ spyglass_window_finalize (GObject *object)
   g_clear_object (&self->recent);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->shown, g_hash_table_unref);
+  g_clear_pointer (&self->last_toast, g_free);
 
   G_OBJECT_CLASS (spyglass_window_parent_class)->finalize (object);
 }
@@ -580,4 +585,40 @@ spyglass_window_init (SpyglassWindow *self)
                            create_request_row, self, NULL);
 
   setup_drop_target (self);
+}
+
+const char *
+spyglass_window_get_page (SpyglassWindow *self)
+{
+  return gtk_stack_get_visible_child_name (self->stack);
+}
+
+const char *
+spyglass_window_get_status_text (SpyglassWindow *self)
+{
+  return adw_window_title_get_subtitle (self->window_title);
+}
+
+const char *
+spyglass_window_get_status_tooltip (SpyglassWindow *self)
+{
+  return gtk_widget_get_tooltip_text (GTK_WIDGET (self->window_title));
+}
+
+const char *
+spyglass_window_get_last_toast (SpyglassWindow *self)
+{
+  return self->last_toast;
+}
+
+GtkListBox *
+spyglass_window_get_request_list (SpyglassWindow *self)
+{
+  return self->request_list;
+}
+
+GtkWidget *
+spyglass_window_get_drop_zone (SpyglassWindow *self)
+{
+  return self->drop_zone;
 }

@@ -1345,10 +1345,11 @@ finish_request (SpyglassQueue        *self,
 {
   g_autoptr(SpyglassRequest) held = g_object_ref (request);
 
-  spyglass_request_set_state (request, state);
+  /* The state last: whoever it notifies reads the rest. */
+  spyglass_request_set_finished (request, g_get_real_time ());
   spyglass_request_set_error (request, error);
   spyglass_request_set_progress (request, state == SPYGLASS_REQUEST_DONE ? 100 : -1);
-  spyglass_request_set_finished (request, g_get_real_time ());
+  spyglass_request_set_state (request, state);
 
   if (queue_contains (self, request))
     {
