@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "spyglass-application.h"
 #include "spyglass-notifier.h"
@@ -24,6 +26,9 @@ struct _SpyglassApplication
   SpyglassQueue           *queue;          /* NULL until loaded */
   SpyglassQueue           *loading_queue;  /* waiting for the lock */
   SpyglassNotifier        *notifier;
+  SpyglassWatcher         *watcher;        /* while auto-scan is on */
+  GHashTable              *watched_roots;  /* local folders given to the watcher */
+  gboolean                 held;           /* running in the background for auto-scan */
   GDBusConnection         *connection;     /* while registered on the bus */
   guint                    queue_service_id;
   guint                    queue_load_source;
@@ -58,6 +63,7 @@ static GParamSpec *properties[N_PROPS];
 
 enum {
   FOLDERS_QUEUED,
+  AUTO_SCAN_MESSAGE,
   N_SIGNALS
 };
 
@@ -344,6 +350,201 @@ configured_path_map (SpyglassApplication *self)
   return map;
 }
 
+/* Auto-scan: what it watches is the local side of every path mapping and
+ * the folders the user added. */
+static GHashTable *
+auto_scan_roots (SpyglassApplication *self)
+{
+  g_autoptr(GVariant) rules = g_settings_get_value (self->settings, "path-mappings");
+  g_auto(GStrv) folders = g_settings_get_strv (self->settings, "watch-folders");
+  GHashTable *roots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GVariantIter iter;
+  const char *local, *plex;
+
+  g_variant_iter_init (&iter, rules);
+  while (g_variant_iter_next (&iter, "(&s&s)", &local, &plex))
+    if (local[0] == '/')
+      g_hash_table_add (roots, spyglass_path_normalize (local));
+  for (guint i = 0; folders[i] != NULL; i++)
+    if (folders[i][0] == '/')
+      g_hash_table_add (roots, spyglass_path_normalize (folders[i]));
+
+  return roots;
+}
+
+static void
+on_folder_settled (SpyglassWatcher     *watcher,
+                   const char          *path,
+                   SpyglassApplication *self)
+{
+  g_autofree char *display = g_filename_display_name (path);
+
+  g_debug ("Auto-scan: “%s” changed", display);
+  if (self->queue != NULL)
+    spyglass_queue_add_folder (self->queue, path, NULL, FALSE);
+}
+
+static void
+on_root_paused (SpyglassWatcher     *watcher,
+                const char          *path,
+                const char          *reason,
+                SpyglassApplication *self)
+{
+  g_autofree char *display = g_filename_display_name (path);
+  g_autofree char *message = NULL;
+
+  /* Translators: auto-scan lost a watched folder (a share that dropped). */
+  message = g_strdup_printf (_("Auto-scan paused for “%s”: %s"), display, reason);
+  g_signal_emit (self, signals[AUTO_SCAN_MESSAGE], 0, message);
+}
+
+static void
+on_root_resumed (SpyglassWatcher     *watcher,
+                 const char          *path,
+                 SpyglassApplication *self)
+{
+  g_autofree char *display = g_filename_display_name (path);
+  g_autofree char *message = NULL;
+
+  message = g_strdup_printf (_("Auto-scan resumed for “%s”"), display);
+  g_signal_emit (self, signals[AUTO_SCAN_MESSAGE], 0, message);
+}
+
+static void
+on_watch_limit (SpyglassWatcher     *watcher,
+                const char          *message,
+                SpyglassApplication *self)
+{
+  g_warning ("%s", message);
+  g_signal_emit (self, signals[AUTO_SCAN_MESSAGE], 0, message);
+}
+
+/* Start at login while auto-scan is on: an XDG autostart entry, or inside
+ * a Flatpak the Background portal's. */
+static void
+update_autostart (SpyglassApplication *self,
+                  gboolean             enabled)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_config_dir (), "autostart", NULL);
+  g_autofree char *path = g_build_filename (dir, APPLICATION_ID ".desktop", NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* A demo is temporary: it never starts at login. */
+  if (self->demo)
+    return;
+
+  if (g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS))
+    {
+      GVariantBuilder options;
+      const char *commandline[] = { "spyglass-window", "--gapplication-service", NULL };
+
+      if (self->connection == NULL)
+        return;
+      g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&options, "{sv}", "reason",
+                             g_variant_new_string (_("Scan new music in Plex as it arrives")));
+      g_variant_builder_add (&options, "{sv}", "autostart", g_variant_new_boolean (enabled));
+      g_variant_builder_add (&options, "{sv}", "commandline", g_variant_new_strv (commandline, -1));
+      g_dbus_connection_call (self->connection, "org.freedesktop.portal.Desktop",
+                              "/org/freedesktop/portal/desktop", "org.freedesktop.portal.Background",
+                              "RequestBackground", g_variant_new ("(sa{sv})", "", &options),
+                              NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+      return;
+    }
+
+  if (!enabled)
+    {
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        g_warning ("Could not remove %s: %s", path, g_strerror (errno));
+      return;
+    }
+
+  {
+    g_autofree char *contents = g_strdup_printf ("[Desktop Entry]\n"
+                                                 "Type=Application\n"
+                                                 "Name=%s\n"
+                                                 "Comment=%s\n"
+                                                 "Icon=" APPLICATION_ID "\n"
+                                                 "Exec=spyglass-window --gapplication-service\n"
+                                                 "NoDisplay=true\n"
+                                                 "X-GNOME-Autostart-enabled=true\n",
+                                                 _("Spyglass"),
+                                                 _("Scans new music in Plex as it arrives"));
+
+    if (g_mkdir_with_parents (dir, 0700) != 0 ||
+        !g_file_set_contents (path, contents, -1, &error))
+      g_warning ("Could not write %s: %s", path,
+                 error != NULL ? error->message : g_strerror (errno));
+  }
+}
+
+/* Auto-scan on: watch the roots and keep running without a window;
+ * off: stop watching and let closing the window quit. */
+static void
+update_auto_scan (SpyglassApplication *self)
+{
+  gboolean enabled = self->queue != NULL && g_settings_get_boolean (self->settings, "auto-scan");
+  g_autoptr(GHashTable) roots = NULL;
+  GHashTableIter iter;
+  gpointer root;
+
+  if (enabled != self->held)
+    {
+      if (enabled)
+        g_application_hold (G_APPLICATION (self));
+      else
+        g_application_release (G_APPLICATION (self));
+      self->held = enabled;
+      update_autostart (self, enabled);
+    }
+
+  if (!enabled)
+    {
+      if (self->watcher != NULL)
+        g_signal_handlers_disconnect_by_data (self->watcher, self);
+      g_clear_object (&self->watcher);
+      g_hash_table_remove_all (self->watched_roots);
+      return;
+    }
+
+  if (self->watcher == NULL)
+    {
+      g_autofree char *state_dir = g_build_filename (g_get_user_state_dir (), "spyglass", NULL);
+      g_autofree char *config_dir = g_build_filename (g_get_user_config_dir (), "spyglass", NULL);
+
+      self->watcher = spyglass_watcher_new ();
+      spyglass_watcher_add_ignored_path (self->watcher, state_dir);
+      spyglass_watcher_add_ignored_path (self->watcher, config_dir);
+      g_signal_connect_object (self->watcher, "folder-settled", G_CALLBACK (on_folder_settled), self, 0);
+      g_signal_connect_object (self->watcher, "root-paused", G_CALLBACK (on_root_paused), self, 0);
+      g_signal_connect_object (self->watcher, "root-resumed", G_CALLBACK (on_root_resumed), self, 0);
+      g_signal_connect_object (self->watcher, "watch-limit-reached", G_CALLBACK (on_watch_limit), self, 0);
+    }
+  spyglass_watcher_set_settle_delay (self->watcher,
+                                     g_settings_get_uint (self->settings, "settle-delay") * 1000);
+
+  /* What changed since the last time. */
+  roots = auto_scan_roots (self);
+  g_hash_table_iter_init (&iter, self->watched_roots);
+  while (g_hash_table_iter_next (&iter, &root, NULL))
+    if (!g_hash_table_contains (roots, root))
+      {
+        spyglass_watcher_remove_root (self->watcher, root);
+        g_hash_table_iter_remove (&iter);
+      }
+  g_hash_table_iter_init (&iter, roots);
+  while (g_hash_table_iter_next (&iter, &root, NULL))
+    if (!g_hash_table_contains (self->watched_roots, root))
+      {
+        g_autoptr(GError) error = NULL;
+
+        if (spyglass_watcher_add_root (self->watcher, root, &error))
+          g_hash_table_add (self->watched_roots, g_strdup (root));
+        else
+          g_signal_emit (self, signals[AUTO_SCAN_MESSAGE], 0, error->message);
+      }
+}
+
 static void
 apply_queue_settings (SpyglassApplication *self)
 {
@@ -393,6 +594,10 @@ on_settings_changed (GSettings           *settings,
   else if (g_str_equal (key, "default-section") || g_str_equal (key, "full-scan-threshold") ||
            g_str_equal (key, "refresh-metadata") || g_str_equal (key, "path-mappings"))
     apply_queue_settings (self);
+
+  if (g_str_equal (key, "auto-scan") || g_str_equal (key, "path-mappings") ||
+      g_str_equal (key, "watch-folders") || g_str_equal (key, "settle-delay"))
+    update_auto_scan (self);
 }
 
 static void queue_loaded (SpyglassApplication *self);
@@ -450,6 +655,7 @@ queue_loaded (SpyglassApplication *self)
 
   self->notifier = spyglass_notifier_new (G_APPLICATION (self), self->queue, self->settings);
   spyglass_queue_start (self->queue);
+  update_auto_scan (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE]);
 }
 
@@ -788,6 +994,9 @@ spyglass_application_shutdown (GApplication *application)
   g_clear_handle_id (&self->queue_load_source, g_source_remove);
   if (self->monitor != NULL)
     spyglass_scan_monitor_stop (self->monitor);
+  if (self->watcher != NULL)
+    g_signal_handlers_disconnect_by_data (self->watcher, self);
+  g_clear_object (&self->watcher);
 
   G_APPLICATION_CLASS (spyglass_application_parent_class)->shutdown (application);
 }
@@ -799,6 +1008,8 @@ spyglass_application_finalize (GObject *object)
 
   g_clear_handle_id (&self->queue_load_source, g_source_remove);
   g_clear_object (&self->notifier);
+  g_clear_object (&self->watcher);
+  g_clear_pointer (&self->watched_roots, g_hash_table_unref);
   g_clear_object (&self->queue);
   g_clear_object (&self->loading_queue);
   g_clear_object (&self->monitor);
@@ -878,11 +1089,18 @@ spyglass_application_class_init (SpyglassApplicationClass *klass)
   signals[FOLDERS_QUEUED] =
     g_signal_new ("folders-queued", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+
+  /* Auto-scan has something to say: a watched folder is gone or back, or
+   * the kernel's watch limit was reached (const char *message). */
+  signals[AUTO_SCAN_MESSAGE] =
+    g_signal_new ("auto-scan-message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
 spyglass_application_init (SpyglassApplication *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->watched_roots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->demo = g_strcmp0 (g_getenv ("SPYGLASS_DEMO"), "1") == 0;
 }

@@ -508,6 +508,8 @@ setup_application (SpyglassWindow *self)
                            G_CALLBACK (on_application_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->application, "folders-queued",
                            G_CALLBACK (on_folders_queued), self, 0);
+  g_signal_connect_object (self->application, "auto-scan-message",
+                           G_CALLBACK (spyglass_window_add_toast), self, G_CONNECT_SWAPPED);
 
   on_application_changed (self);
 }

@@ -280,6 +280,118 @@ test_drop_two_folders (Fixture       *fixture,
   }
 }
 
+/* Runs a program other than spyglass with the fixture's environment and
+ * waits for it to succeed. */
+static void
+run_program (Fixture            *fixture,
+             const char * const *argv)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_launcher_set_environ (launcher, fixture->env);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_check (process, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+has_folder_scan (gpointer user_data)
+{
+  RequestCount *count = user_data;
+  g_autoptr(GPtrArray) found = fake_plex_find_requests (count->plex, NULL,
+                                                        "/library/sections/3/refresh");
+
+  return found->len >= count->n;
+}
+
+/* Auto-scan on: started at login the way its autostart entry says, with
+ * no window, Spyglass keeps running and scans what arrives in the music
+ * folder. */
+static void
+test_background_auto_scan (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  const char *window_bin = g_getenv ("SPYGLASS_WINDOW_BIN");
+  g_autofree char *mapping = g_strdup_printf ("%s=/data/music", fixture->music);
+  g_autofree char *token_line = g_strdup_printf ("%s\n", fake_plex_get_token (fixture->plex));
+  g_autofree char *autostart = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *album = NULL;
+  g_autofree char *track = NULL;
+  g_autofree char *windows = NULL;
+  g_autoptr(GPtrArray) requests = NULL;
+  g_autoptr(GError) error = NULL;
+  RequestCount count = { fixture->plex, 1 };
+  const char *config_home = g_environ_getenv (fixture->env, "XDG_CONFIG_HOME");
+
+  if (window_bin == NULL || window_bin[0] == '\0')
+    {
+      g_test_skip ("SPYGLASS_WINDOW_BIN is not set: this build has no spyglass-window");
+      return;
+    }
+  if (!ui_harness_require_display ())
+    return;
+
+  g_free (cli (fixture, NULL, "config", "--server", fake_plex_get_url (fixture->plex),
+               "--map", mapping, "--section", "3"));
+  g_free (cli (fixture, token_line, "config", "--token-stdin"));
+  run_program (fixture, (const char * const[]) { "gsettings", "set", "io.github.spyglass.Spyglass",
+                                                 "settle-delay", "1", NULL });
+  run_program (fixture, (const char * const[]) { "gsettings", "set", "io.github.spyglass.Spyglass",
+                                                 "auto-scan", "true", NULL });
+
+  fixture->window = ui_process_spawn ((const char * const[]) { window_bin, "--gapplication-service", NULL },
+                                      (const char * const *) fixture->env, &error);
+  g_assert_no_error (error);
+
+  /* It writes its autostart entry once the queue and the watcher run. */
+  autostart = g_build_filename (config_home, "autostart", "io.github.spyglass.Spyglass.desktop", NULL);
+  for (int i = 0; i < 200 && !g_file_test (autostart, G_FILE_TEST_EXISTS); i++)
+    ui_harness_spin (50);
+  g_assert_true (g_file_get_contents (autostart, &contents, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (contents, "\nExec=spyglass-window --gapplication-service\n"));
+
+  /* Let the watcher list the (small) music folder, then import an album. */
+  ui_harness_spin (1000);
+  album = g_build_filename (fixture->music, "Nina Simone", "Pastel Blues", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (album, 0700), ==, 0);
+  track = g_build_filename (album, "01 Be My Husband.flac", NULL);
+  g_assert_true (g_file_set_contents (track, "fLaC", 4, &error));
+
+  g_assert_true (ui_harness_wait_until (has_folder_scan, &count, UI_HARNESS_TIMEOUT_MS));
+  ui_harness_spin (1500);
+  requests = fake_plex_find_requests (fixture->plex, NULL, "/library/sections/3/refresh");
+  g_assert_cmpuint (requests->len, ==, 1);
+  /* A new artist folder is new as a whole: it is what gets scanned. */
+  g_assert_cmpstr (fake_plex_request_get_param_string (g_ptr_array_index (requests, 0), "path"), ==,
+                   "/data/music/Nina Simone");
+
+  /* Still running in the background, and no window was opened. */
+  g_assert_true (ui_process_is_running (fixture->window));
+  {
+    g_autofree char *pid = g_strdup_printf ("%d", (int) ui_process_get_pid (fixture->window));
+
+    g_autoptr(GError) search_error = NULL;
+
+    /* xdotool search fails when it finds nothing. */
+    windows = ui_harness_xdotool ((const char * const[]) { "search", "--pid", pid, "--onlyvisible",
+                                                           "--name", ".", NULL },
+                                  UI_HARNESS_TIMEOUT_MS, &search_error);
+    g_assert_true (windows == NULL || windows[0] == '\0');
+  }
+
+  /* Auto-scan off: the entry goes. */
+  run_program (fixture, (const char * const[]) { "gsettings", "set", "io.github.spyglass.Spyglass",
+                                                 "auto-scan", "false", NULL });
+  for (int i = 0; i < 200 && g_file_test (autostart, G_FILE_TEST_EXISTS); i++)
+    ui_harness_spin (50);
+  g_assert_false (g_file_test (autostart, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -288,6 +400,8 @@ main (int   argc,
 
   g_test_add ("/ui/dnd/two-folders", Fixture, NULL,
               fixture_setup, test_drop_two_folders, fixture_teardown);
+  g_test_add ("/ui/background/auto-scan", Fixture, NULL,
+              fixture_setup, test_background_auto_scan, fixture_teardown);
 
   return g_test_run ();
 }
