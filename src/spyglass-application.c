@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
@@ -183,6 +184,16 @@ update_monitor (SpyglassApplication *self)
   self->monitor_started = TRUE;
 }
 
+/* Starting up (GTK, the first answers from Plex) leaves freed memory in
+ * malloc's arenas that an app idling in the background for days has no
+ * use for: give it back once the start-up work is done. */
+static gboolean
+trim_memory (gpointer user_data)
+{
+  malloc_trim (0);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_sections_listed (GObject      *source,
                     GAsyncResult *result,
@@ -204,6 +215,8 @@ on_sections_listed (GObject      *source,
   g_clear_pointer (&self->sections, g_ptr_array_unref);
   self->sections = g_steal_pointer (&sections);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SECTIONS]);
+
+  g_timeout_add_seconds (1, trim_memory, NULL);
 }
 
 static void
@@ -311,6 +324,15 @@ on_token_loaded (GObject      *source,
     spyglass_application_set_token (self, token);
   if (token != NULL)
     memset (token, 0, strlen (token));
+}
+
+static gboolean
+load_token (gpointer user_data)
+{
+  SpyglassApplication *self = user_data;
+
+  spyglass_token_store_load_async (self->cancellable, on_token_loaded, g_object_ref (self));
+  return G_SOURCE_REMOVE;
 }
 
 /* The server address from the settings, normalized, or NULL. */
@@ -697,7 +719,9 @@ ensure_core (SpyglassApplication *self)
   spyglass_queue_set_scan_monitor (self->loading_queue, self->monitor);
   try_load_queue (self);
 
-  spyglass_token_store_load_async (self->cancellable, on_token_loaded, g_object_ref (self));
+  /* The keyring and then the server are asked once the window is on
+   * screen: neither holds up the first frame. */
+  g_idle_add_full (G_PRIORITY_LOW, load_token, g_object_ref (self), g_object_unref);
 }
 
 static gboolean
