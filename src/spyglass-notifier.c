@@ -316,6 +316,25 @@ schedule_flush (SpyglassNotifier *self)
  * The queue's signals
  * ------------------------------------------------------------------------ */
 
+/* Requests Plex accepted: each joins the batch of its library. */
+static void
+add_pending (SpyglassNotifier *self,
+             GPtrArray        *requests)
+{
+  for (guint i = 0; i < requests->len; i++)
+    {
+      SpyglassRequest *request = g_ptr_array_index (requests, i);
+      const char *key = spyglass_request_get_section_key (request);
+      Batch *batch;
+
+      if (key == NULL)
+        continue;
+      batch = ensure_batch (self, key);
+      if (!g_ptr_array_find (batch->pending, request, NULL))
+        g_ptr_array_add (batch->pending, g_object_ref (request));
+    }
+}
+
 static void
 on_batch_sent (SpyglassNotifier *self,
                GPtrArray        *requests)
@@ -333,18 +352,7 @@ on_batch_sent (SpyglassNotifier *self,
       withdraw (self, ID_PAUSED);
     }
 
-  for (guint i = 0; i < requests->len; i++)
-    {
-      SpyglassRequest *request = g_ptr_array_index (requests, i);
-      const char *key = spyglass_request_get_section_key (request);
-      Batch *batch;
-
-      if (key == NULL)
-        continue;
-      batch = ensure_batch (self, key);
-      if (!g_ptr_array_find (batch->pending, request, NULL))
-        g_ptr_array_add (batch->pending, g_object_ref (request));
-    }
+  add_pending (self, requests);
 }
 
 static void
@@ -355,16 +363,36 @@ on_request_finished (SpyglassNotifier *self,
   Batch *batch = key != NULL ? g_hash_table_lookup (self->batches, key) : NULL;
   guint position;
 
+  gboolean was_pending = FALSE;
+
   if (batch != NULL && g_ptr_array_find (batch->pending, request, &position))
-    g_ptr_array_remove_index (batch->pending, position);
+    {
+      g_ptr_array_remove_index (batch->pending, position);
+      was_pending = TRUE;
+    }
 
   if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_FAILED)
-    g_ptr_array_add (self->failed, g_object_ref (request));
-  else if (key != NULL)
     {
-      if (batch == NULL)
-        batch = ensure_batch (self, key);
-      g_ptr_array_add (batch->finished, g_object_ref (request));
+      g_ptr_array_add (self->failed, g_object_ref (request));
+      schedule_flush (self);
+      return;
+    }
+
+  if (key == NULL)
+    return;
+  if (batch == NULL)
+    batch = ensure_batch (self, key);
+  g_ptr_array_add (batch->finished, g_object_ref (request));
+
+  /* The last of the batch: told at once, not after the rest of the
+   * queue's work in this dispatch (writing its files), which took a
+   * millisecond of the delay from `ended` to the notification. */
+  if (was_pending && batch->pending->len == 0)
+    {
+      if (can_send (self, "notify-success"))
+        notify_finished (self, batch);
+      g_hash_table_remove (self->batches, key);
+      return;
     }
 
   schedule_flush (self);
@@ -464,6 +492,20 @@ spyglass_notifier_new (GApplication  *application,
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (queue, "notify::paused", G_CALLBACK (on_paused_changed),
                            self, G_CONNECT_SWAPPED);
+  /* Scans accepted before a restart, which the queue follows again. */
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (queue)); i++)
+    {
+      g_autoptr(SpyglassRequest) request = g_list_model_get_item (G_LIST_MODEL (queue), i);
+
+      if (spyglass_request_get_state (request) == SPYGLASS_REQUEST_SCANNING)
+        {
+          g_autoptr(GPtrArray) one = g_ptr_array_new ();
+
+          g_ptr_array_add (one, request);
+          add_pending (self, one);
+        }
+    }
+
   /* Paused before we were made (loaded with a stale token…). */
   on_paused_changed (self);
 

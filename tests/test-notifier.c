@@ -325,6 +325,47 @@ test_replaces (Fixture       *fixture,
   g_assert_cmpuint (second->id, ==, first->id);
 }
 
+/* Scans accepted before a restart are followed again, and told. */
+static void
+test_after_restart (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  const FakeNotification *notification;
+  g_autoptr(GError) error = NULL;
+  SpyglassRequest *request;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  fake_plex_set_scan_duration (fixture->plex, 600);
+  request = spyglass_queue_add_folder (fixture->queue, ALBUM, NULL, FALSE);
+  spyglass_queue_add_folder (fixture->queue, "/data/music/Air/Moon Safari", NULL, FALSE);
+  while (spyglass_request_get_state (request) != SPYGLASS_REQUEST_SCANNING &&
+         g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (spyglass_request_get_state (request), ==, SPYGLASS_REQUEST_SCANNING);
+  /* Both accepted. */
+  spin (50);
+
+  /* The application quits while Plex scans, and starts again. */
+  g_clear_object (&fixture->notifier);
+  /* (Disposed explicitly: its tasks following the scan hold references
+   * to it until the scan ends.) */
+  g_object_run_dispose (G_OBJECT (fixture->queue));
+  g_clear_object (&fixture->queue);
+  spin (50);
+  fixture->queue = spyglass_queue_new (fixture->client, fixture->state_dir);
+  spyglass_queue_set_scan_monitor (fixture->queue, fixture->monitor);
+  g_assert_true (spyglass_queue_load (fixture->queue, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (fixture->queue)), ==, 2);
+  fixture->notifier = spyglass_notifier_new (app, fixture->queue, fixture->settings);
+  spyglass_queue_start (fixture->queue);
+
+  notification = next_notification ();
+  g_assert_cmpstr (notification->summary, ==, "Music");
+  g_assert_cmpstr (notification->body, ==, "2 folders scanned");
+  assert_no_more_notifications ();
+}
+
 /* Clicking the notification opens the window: app.show-window. */
 static void
 test_default_action (Fixture       *fixture,
@@ -511,6 +552,7 @@ main (int   argc,
   ADD ("/notifier/whole-library", test_whole_library);
   ADD ("/notifier/metadata-refreshed", test_metadata_refreshed);
   ADD ("/notifier/replaces", test_replaces);
+  ADD ("/notifier/after-restart", test_after_restart);
   ADD ("/notifier/default-action", test_default_action);
   ADD ("/notifier/invalid-token", test_invalid_token);
   ADD ("/notifier/request-failed", test_request_failed);
