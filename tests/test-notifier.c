@@ -264,6 +264,7 @@ static void
 test_three_folders (Fixture       *fixture,
                     gconstpointer  data)
 {
+  g_autoptr(GPtrArray) refreshes = NULL;
   const FakeNotification *notification;
 
   spyglass_queue_add_folder (fixture->queue, ALBUM, NULL, FALSE);
@@ -276,8 +277,8 @@ test_three_folders (Fixture       *fixture,
   wait_idle (fixture->queue);
   assert_no_more_notifications ();
   /* Plex got three scans, not one whole-library scan. */
-  g_assert_cmpuint (fake_plex_find_requests (fixture->plex, NULL, "/library/sections/3/refresh")->len,
-                    ==, 3);
+  refreshes = fake_plex_find_requests (fixture->plex, NULL, "/library/sections/3/refresh");
+  g_assert_cmpuint (refreshes->len, ==, 3);
 }
 
 static void
