@@ -10,13 +10,13 @@
  * What is told, and when:
  *
  * - Success: the requests Plex accepted for a library are gathered while
- *   its scan runs ("batch-sent" adds them); when the last of them has
- *   finished ("request-finished"), one notification says so.  Requests
- *   that finish without having been seen accepted (scans followed again
- *   after a restart) join the gathering of their library all the same.
- *   Everything that finishes in one main-loop dispatch (the queue
- *   finishes all of a library's requests at once when its scan ends) is
- *   told in one notification, from a high-priority idle right after it.
+ *   its scan runs ("batch-sent" adds them, and the notifier's creation
+ *   those the queue follows again after a restart); when the last of them
+ *   has finished ("request-finished": the queue finishes all of a
+ *   library's requests at once when its scan ends), one notification
+ *   says so, at once.  A request that finishes without having been seen
+ *   accepted joins its library's gathering, told from a high-priority
+ *   idle after the dispatch that finished it.
  * - A request that finally failed: "Plex scan failed", with the reason.
  * - The queue pausing (invalid token, 403, certificate): "Plex scan
  *   failed" with an Open Preferences button, once until a scan goes
@@ -361,9 +361,8 @@ on_request_finished (SpyglassNotifier *self,
 {
   const char *key = spyglass_request_get_section_key (request);
   Batch *batch = key != NULL ? g_hash_table_lookup (self->batches, key) : NULL;
-  guint position;
-
   gboolean was_pending = FALSE;
+  guint position;
 
   if (batch != NULL && g_ptr_array_find (batch->pending, request, &position))
     {
