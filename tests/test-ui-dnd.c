@@ -14,6 +14,7 @@
 
 #include <glib/gstdio.h>
 
+#include "fake-notifications.h"
 #include "fake-plex.h"
 #include "ui-harness.h"
 
@@ -27,6 +28,7 @@ static const char * const album_names[] = {
 typedef struct
 {
   FakePlex  *plex;
+  FakeNotifications *notifications;  /* the desktop's notification service */
   char      *tmpdir;
   char      *music;        /* the local folder mapped to /data/music */
   char     **env;          /* for every program the test starts */
@@ -47,6 +49,10 @@ fixture_setup (Fixture       *fixture,
     { "XDG_STATE_HOME", "state" },
     { "XDG_RUNTIME_DIR", "runtime" },
   };
+
+  fixture->notifications = fake_notifications_new ();
+  g_assert_true (fake_notifications_start (fixture->notifications, &error));
+  g_assert_no_error (error);
 
   fixture->plex = fake_plex_new ();
   g_assert_true (fake_plex_start (fixture->plex, &error));
@@ -165,6 +171,7 @@ fixture_teardown (Fixture       *fixture,
   g_clear_pointer (&fixture->music, g_free);
   g_clear_pointer (&fixture->env, g_strfreev);
   g_clear_object (&fixture->plex);
+  g_clear_object (&fixture->notifications);
 }
 
 typedef struct

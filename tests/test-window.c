@@ -8,6 +8,7 @@
 
 #include <glib/gstdio.h>
 
+#include "fake-notifications.h"
 #include "fake-plex.h"
 #include "spyglass-application.h"
 #include "spyglass-window-private.h"
@@ -21,6 +22,7 @@ static char *system_data_dirs;
 typedef struct
 {
   FakePlex            *plex;
+  FakeNotifications   *notifications;  /* the desktop's notification service */
   SpyglassApplication *app;
   SpyglassWindow      *window;
   char                *music;   /* a local folder mapped to /data/music */
@@ -89,6 +91,10 @@ fixture_set_up (Fixture       *fixture,
   if (system_data_dirs != NULL)
     g_setenv ("XDG_DATA_DIRS", system_data_dirs, TRUE);
 
+  fixture->notifications = fake_notifications_new ();
+  g_assert_true (fake_notifications_start (fixture->notifications, &error));
+  g_assert_no_error (error);
+
   fixture->plex = fake_plex_new ();
   fake_plex_set_scan_duration (fixture->plex, 100);
   g_assert_true (fake_plex_start (fixture->plex, &error));
@@ -130,6 +136,7 @@ fixture_tear_down (Fixture       *fixture,
   if (fixture->plex != NULL)
     fake_plex_stop (fixture->plex);
   g_clear_object (&fixture->plex);
+  g_clear_object (&fixture->notifications);
   g_clear_pointer (&fixture->music, g_free);
 }
 
@@ -301,6 +308,18 @@ test_open_folders (Fixture       *fixture,
   /* Followed to the end of Plex's scan, with how long it took. */
   WAIT_UNTIL (row_subtitle_starts (find_row (fixture, "The Dark Side of the Moon"), "Music · Done in ") &&
               row_subtitle_starts (find_row (fixture, "AC&DC #1 + 100% Hits"), "Music · Done in "));
+
+  /* One notification for the batch, when Plex has finished. */
+  {
+    const FakeNotification *notification = fake_notifications_wait (fixture->notifications,
+                                                                    WAIT_TIMEOUT_S * 1000);
+
+    g_assert_nonnull (notification);
+    g_assert_cmpstr (notification->summary, ==, "Music");
+    g_assert_cmpstr (notification->body, ==, "2 folders scanned");
+    g_assert_cmpstr (fake_notification_get_hint_string (notification, "desktop-entry"), ==,
+                     "io.github.spyglass.Spyglass");
+  }
 
   paths = scanned_paths (fixture);
   g_assert_cmpuint (paths->len, ==, 2);
