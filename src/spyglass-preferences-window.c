@@ -122,6 +122,7 @@ struct _SpyglassPreferencesWindow
   GPtrArray            *rule_rows;         /* the rows of rules_group */
   GtkFileChooserNative *chooser;
   char                 *suggested_rule;    /* "LOCAL=PLEX" for the preview's folder */
+  char                 *stored_token;      /* as loaded or last saved, wiped when freed */
   int                   editing_rule;      /* index in path-mappings, -1 for a new rule */
   gboolean              updating_libraries;
   gboolean              tested;            /* the status shows a test, not the app's check */
@@ -834,6 +835,18 @@ rule_choose_button_clicked_cb (SpyglassPreferencesWindow *self)
 
 /* Server: applying, testing, saving */
 
+static void
+wipe_string (char *text)
+{
+  if (text != NULL)
+    memset (text, 0, strlen (text));
+  g_free (text);
+}
+
+/* A string wiped before it is freed: g_auto(SecretString). */
+typedef char *SecretString;
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (SecretString, wipe_string, NULL)
+
 typedef struct
 {
   SpyglassApplication *application;
@@ -882,7 +895,15 @@ static void
 save_token (SpyglassPreferencesWindow *self,
             const char                *token)
 {
-  TokenSave *save = g_new0 (TokenSave, 1);
+  TokenSave *save;
+
+  /* The keyring is not rewritten for every test. */
+  if (g_strcmp0 (token, self->stored_token) == 0)
+    return;
+  wipe_string (self->stored_token);
+  self->stored_token = g_strdup (token);
+
+  save = g_new0 (TokenSave, 1);
 
   save->application = g_object_ref (self->application);
   g_weak_ref_init (&save->window, self);
@@ -906,17 +927,6 @@ dup_stripped_text (gpointer editable)
   return g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (editable))));
 }
 
-static void
-wipe_string (char *text)
-{
-  if (text != NULL)
-    memset (text, 0, strlen (text));
-  g_free (text);
-}
-
-/* A string wiped before it is freed: g_auto(SecretString). */
-typedef char *SecretString;
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC (SecretString, wipe_string, NULL)
 
 static void
 url_row_apply_cb (SpyglassPreferencesWindow *self)
@@ -1166,8 +1176,12 @@ token_loaded_cb (GObject      *source,
       return;
     }
 
+  if (token == NULL)
+    return;
+  if (self->stored_token == NULL)
+    self->stored_token = g_strdup (token);
   /* What the user typed meanwhile wins. */
-  if (token != NULL && gtk_editable_get_text (GTK_EDITABLE (self->token_row))[0] == '\0')
+  if (gtk_editable_get_text (GTK_EDITABLE (self->token_row))[0] == '\0')
     gtk_editable_set_text (GTK_EDITABLE (self->token_row), token);
 }
 
@@ -1247,16 +1261,32 @@ spyglass_preferences_window_new (SpyglassApplication *application,
   return GTK_WIDGET (self);
 }
 
+/* Closing the window (gtk_window_destroy() unrealizes it, but the
+ * pending operations still hold it, so no dispose yet) stops a running
+ * test and the token lookup. */
+static void
+cancel_operations (SpyglassPreferencesWindow *self)
+{
+  g_cancellable_cancel (self->cancellable);
+  if (self->test_cancellable != NULL)
+    g_cancellable_cancel (self->test_cancellable);
+  g_clear_object (&self->test_cancellable);
+}
+
+static void
+spyglass_preferences_window_unrealize (GtkWidget *widget)
+{
+  cancel_operations (SPYGLASS_PREFERENCES_WINDOW (widget));
+
+  GTK_WIDGET_CLASS (spyglass_preferences_window_parent_class)->unrealize (widget);
+}
+
 static void
 spyglass_preferences_window_dispose (GObject *object)
 {
   SpyglassPreferencesWindow *self = SPYGLASS_PREFERENCES_WINDOW (object);
 
-  /* Closing the window stops a running test and the token lookup. */
-  g_cancellable_cancel (self->cancellable);
-  if (self->test_cancellable != NULL)
-    g_cancellable_cancel (self->test_cancellable);
-  g_clear_object (&self->test_cancellable);
+  cancel_operations (self);
 
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
@@ -1283,6 +1313,7 @@ spyglass_preferences_window_finalize (GObject *object)
   g_clear_pointer (&self->sections, g_ptr_array_unref);
   g_clear_pointer (&self->rule_rows, g_ptr_array_unref);
   g_clear_pointer (&self->suggested_rule, g_free);
+  g_clear_pointer (&self->stored_token, wipe_string);
 
   G_OBJECT_CLASS (spyglass_preferences_window_parent_class)->finalize (object);
 }
@@ -1295,6 +1326,7 @@ spyglass_preferences_window_class_init (SpyglassPreferencesWindowClass *klass)
 
   object_class->dispose = spyglass_preferences_window_dispose;
   object_class->finalize = spyglass_preferences_window_finalize;
+  widget_class->unrealize = spyglass_preferences_window_unrealize;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/spyglass/Spyglass/spyglass-preferences-window.ui");
