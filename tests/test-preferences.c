@@ -882,10 +882,11 @@ start_keyring (void)
   g_autoptr(GSubprocess) daemon = NULL;
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *program = g_find_program_in_path ("gnome-keyring-daemon");
   GOutputStream *input;
   gint64 deadline;
 
-  if (g_find_program_in_path ("gnome-keyring-daemon") == NULL)
+  if (program == NULL)
     {
       keyring_problem = g_strdup ("gnome-keyring-daemon is not installed");
       return NULL;
