@@ -72,9 +72,12 @@ sleep 2
 sleep 0.8
 import -window "$id" "$out/window.png"
 
-xdotool key --window "$id" ctrl+comma
-prefs=$(xdotool search --sync --onlyvisible --pid "$window_pid" --name '^Preferences$' | head -n 1)
-sleep 1.5
+# No window manager: give the window the keyboard focus first.
+xdotool windowfocus --sync "$id"
+xdotool key ctrl+comma
+prefs=$(xdotool search --sync --onlyvisible --name '^Preferences$' | head -n 1)
+xdotool windowraise "$prefs"
+sleep 2
 import -window "$prefs" "$out/preferences.png"
 
 echo "Screenshots written to $out: window.png, preferences.png"
