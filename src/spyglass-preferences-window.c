@@ -3,7 +3,7 @@
 
 #include <glib/gi18n.h>
 
-#include "spyglass-preferences-window.h"
+#include "spyglass-preferences-window-private.h"
 
 /*
  * The preferences: plain settings are bound with g_settings_bind().  The
@@ -120,6 +120,7 @@ struct _SpyglassPreferencesWindow
   GPtrArray            *sections;          /* element-type SpyglassSection, or NULL */
   GListStore           *libraries;         /* element-type SpyglassLibraryItem */
   GPtrArray            *rule_rows;         /* the rows of rules_group */
+  GPtrArray            *folder_rows;       /* the rows of watch_group */
   GtkFileChooserNative *chooser;
   char                 *suggested_rule;    /* "LOCAL=PLEX" for the preview's folder */
   char                 *stored_token;      /* as loaded or last saved, wiped when freed */
@@ -138,6 +139,11 @@ struct _SpyglassPreferencesWindow
   GtkSwitch            *auto_scan_switch;
   GtkSwitch            *refresh_switch;
   GtkSpinButton        *threshold_spin;
+  AdwActionRow         *settle_delay_row;
+  GtkSpinButton        *settle_delay_spin;
+  AdwPreferencesGroup  *watch_group;
+  GtkButton            *add_folder_button;
+  AdwActionRow         *no_folders_row;
   AdwPreferencesGroup  *rules_group;
   GtkButton            *add_rule_button;
   AdwActionRow         *no_rules_row;
@@ -590,10 +596,9 @@ remove_rule_clicked_cb (GtkButton                 *button,
 }
 
 static GtkWidget *
-rule_button_new (const char *icon_name,
-                 const char *tooltip,
-                 const char *accessible_label,
-                 guint       index)
+row_button_new (const char *icon_name,
+                const char *tooltip,
+                const char *accessible_label)
 {
   GtkWidget *button = gtk_button_new_from_icon_name (icon_name);
 
@@ -603,7 +608,6 @@ rule_button_new (const char *icon_name,
   gtk_accessible_update_property (GTK_ACCESSIBLE (button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, accessible_label,
                                   -1);
-  g_object_set_data (G_OBJECT (button), "rule-index", GUINT_TO_POINTER (index));
   return button;
 }
 
@@ -638,9 +642,11 @@ rebuild_rules (SpyglassPreferencesWindow *self)
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), local);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
 
-      edit = rule_button_new ("document-edit-symbolic", _("Edit Rule"), edit_label, i);
+      edit = row_button_new ("document-edit-symbolic", _("Edit Rule"), edit_label);
+      g_object_set_data (G_OBJECT (edit), "rule-index", GUINT_TO_POINTER (i));
       g_signal_connect (edit, "clicked", G_CALLBACK (edit_rule_clicked_cb), self);
-      remove = rule_button_new ("user-trash-symbolic", _("Remove Rule"), remove_label, i);
+      remove = row_button_new ("user-trash-symbolic", _("Remove Rule"), remove_label);
+      g_object_set_data (G_OBJECT (remove), "rule-index", GUINT_TO_POINTER (i));
       g_signal_connect (remove, "clicked", G_CALLBACK (remove_rule_clicked_cb), self);
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), edit);
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
@@ -651,6 +657,171 @@ rebuild_rules (SpyglassPreferencesWindow *self)
     }
 
   gtk_widget_set_visible (GTK_WIDGET (self->no_rules_row), n == 0);
+}
+
+/* Watched folders */
+
+static gboolean
+folders_contain (GPtrArray  *folders,
+                 const char *folder)
+{
+  for (guint i = 0; i < folders->len; i++)
+    {
+      g_autofree char *normalized = spyglass_path_normalize (g_ptr_array_index (folders, i));
+
+      if (g_str_equal (normalized, folder))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Adds the chosen folders to "watch-folders", normalized as the
+ * application watches them, each once. */
+void
+spyglass_preferences_window_add_watch_folders (SpyglassPreferencesWindow *self,
+                                               GListModel                *folders)
+{
+  g_auto(GStrv) stored = NULL;
+  g_autoptr(GPtrArray) updated = NULL;
+  guint n, n_stored;
+  gboolean not_local = FALSE;
+
+  g_return_if_fail (SPYGLASS_IS_PREFERENCES_WINDOW (self));
+  g_return_if_fail (G_IS_LIST_MODEL (folders));
+
+  stored = g_settings_get_strv (self->settings, "watch-folders");
+  n_stored = g_strv_length (stored);
+  updated = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n_stored; i++)
+    g_ptr_array_add (updated, g_strdup (stored[i]));
+
+  n = g_list_model_get_n_items (folders);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GFile) file = g_list_model_get_item (folders, i);
+      g_autofree char *path = g_file_get_path (file);
+      g_autofree char *normalized = NULL;
+
+      if (path == NULL || !g_path_is_absolute (path))
+        {
+          not_local = TRUE;
+          continue;
+        }
+
+      normalized = spyglass_path_normalize (path);
+      if (!folders_contain (updated, normalized))
+        g_ptr_array_add (updated, g_steal_pointer (&normalized));
+    }
+
+  if (not_local)
+    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                      adw_toast_new (_("This folder is not a local folder")));
+
+  if (updated->len > n_stored)
+    {
+      g_ptr_array_add (updated, NULL);
+      g_settings_set_strv (self->settings, "watch-folders", (const char * const *) updated->pdata);
+    }
+}
+
+static void
+remove_watch_folder (SpyglassPreferencesWindow *self,
+                     const char                *folder)
+{
+  g_auto(GStrv) stored = g_settings_get_strv (self->settings, "watch-folders");
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) updated = NULL;
+
+  for (guint i = 0; stored[i] != NULL; i++)
+    if (!g_str_equal (stored[i], folder))
+      g_strv_builder_add (builder, stored[i]);
+
+  updated = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "watch-folders", (const char * const *) updated);
+}
+
+static void
+remove_folder_clicked_cb (GtkButton                 *button,
+                          SpyglassPreferencesWindow *self)
+{
+  /* Copied: rebuilding the rows frees the button's data. */
+  g_autofree char *folder = g_strdup (g_object_get_data (G_OBJECT (button), "watch-folder"));
+
+  remove_watch_folder (self, folder);
+  gtk_widget_grab_focus (GTK_WIDGET (self->add_folder_button));
+}
+
+static GtkWidget *
+folder_row_new (const char *path)
+{
+  GtkWidget *row = adw_action_row_new ();
+  g_autofree char *name = g_path_get_basename (path);
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), path);
+  return row;
+}
+
+/* The local folders of the path mappings (read-only: they go with their
+ * rule), then the added ones, each with a remove button. */
+static void
+rebuild_folders (SpyglassPreferencesWindow *self)
+{
+  g_autoptr(GVariant) rules = g_settings_get_value (self->settings, "path-mappings");
+  g_auto(GStrv) folders = g_settings_get_strv (self->settings, "watch-folders");
+  g_autoptr(GHashTable) shown = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GVariantIter iter;
+  const char *local, *plex;
+
+  for (guint i = 0; i < self->folder_rows->len; i++)
+    adw_preferences_group_remove (self->watch_group, g_ptr_array_index (self->folder_rows, i));
+  g_ptr_array_set_size (self->folder_rows, 0);
+
+  /* An added folder that is also a mapping's is listed once, as added. */
+  for (guint i = 0; folders[i] != NULL; i++)
+    g_hash_table_add (shown, spyglass_path_normalize (folders[i]));
+
+  g_variant_iter_init (&iter, rules);
+  while (g_variant_iter_next (&iter, "(&s&s)", &local, &plex))
+    {
+      g_autofree char *normalized = NULL;
+      GtkWidget *row, *label;
+
+      if (local[0] != '/')
+        continue;
+      normalized = spyglass_path_normalize (local);
+      if (normalized == NULL || g_hash_table_contains (shown, normalized))
+        continue;
+
+      row = folder_row_new (normalized);
+      label = gtk_label_new (_("Path mapping"));
+      gtk_widget_add_css_class (label, "dim-label");
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), label);
+
+      adw_preferences_group_add (self->watch_group, row);
+      g_ptr_array_add (self->folder_rows, row);
+      g_hash_table_add (shown, g_steal_pointer (&normalized));
+    }
+
+  for (guint i = 0; folders[i] != NULL; i++)
+    {
+      g_autofree char *remove_label = NULL;
+      GtkWidget *row = folder_row_new (folders[i]);
+      GtkWidget *remove;
+
+      /* Translators: an icon button's accessible name; %s is a folder. */
+      remove_label = g_strdup_printf (_("Stop watching %s"), folders[i]);
+      remove = row_button_new ("user-trash-symbolic", _("Remove Folder"), remove_label);
+      g_object_set_data_full (G_OBJECT (remove), "watch-folder", g_strdup (folders[i]), g_free);
+      g_signal_connect (remove, "clicked", G_CALLBACK (remove_folder_clicked_cb), self);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
+
+      adw_preferences_group_add (self->watch_group, row);
+      g_ptr_array_add (self->folder_rows, row);
+    }
+
+  gtk_widget_set_visible (GTK_WIDGET (self->no_folders_row), self->folder_rows->len == 0);
 }
 
 /* Preview */
@@ -831,6 +1002,37 @@ static void
 rule_choose_button_clicked_cb (SpyglassPreferencesWindow *self)
 {
   choose_folder (self, GTK_WINDOW (self->rule_dialog), GTK_EDITABLE (self->rule_local_row));
+}
+
+static void
+watch_chooser_response_cb (GtkNativeDialog           *chooser,
+                           int                        response,
+                           SpyglassPreferencesWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (chooser));
+
+      spyglass_preferences_window_add_watch_folders (self, files);
+    }
+
+  g_clear_object (&self->chooser);
+}
+
+static void
+add_folder_button_clicked_cb (SpyglassPreferencesWindow *self)
+{
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+
+  self->chooser = gtk_file_chooser_native_new (_("Add Folders to Watch"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                               _("_Add"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (self->chooser), TRUE);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (watch_chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
 /* Server: applying, testing, saving */
@@ -1194,8 +1396,11 @@ settings_changed_cb (SpyglassPreferencesWindow *self,
   else if (g_str_equal (key, "path-mappings"))
     {
       rebuild_rules (self);
+      rebuild_folders (self);
       update_preview (self);
     }
+  else if (g_str_equal (key, "watch-folders"))
+    rebuild_folders (self);
   else if (g_str_equal (key, "server-url"))
     {
       g_autofree char *address = g_settings_get_string (self->settings, "server-url");
@@ -1219,6 +1424,11 @@ setup_application (SpyglassPreferencesWindow *self,
   g_settings_bind (self->settings, "auto-scan", self->auto_scan_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "refresh-metadata", self->refresh_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "full-scan-threshold", self->threshold_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "settle-delay", self->settle_delay_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  /* What only auto-scan uses is greyed out without it; the group's
+   * description says so. */
+  g_settings_bind (self->settings, "auto-scan", self->settle_delay_row, "sensitive", G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "auto-scan", self->watch_group, "sensitive", G_SETTINGS_BIND_GET);
   g_settings_bind (self->settings, "notify-success", self->notify_success_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "notify-failure", self->notify_failure_switch, "active", G_SETTINGS_BIND_DEFAULT);
 
@@ -1238,6 +1448,7 @@ setup_application (SpyglassPreferencesWindow *self,
 
   rebuild_libraries (self);
   rebuild_rules (self);
+  rebuild_folders (self);
   update_preview (self);
   show_application_state (self);
 
@@ -1312,6 +1523,7 @@ spyglass_preferences_window_finalize (GObject *object)
   g_clear_object (&self->libraries);
   g_clear_pointer (&self->sections, g_ptr_array_unref);
   g_clear_pointer (&self->rule_rows, g_ptr_array_unref);
+  g_clear_pointer (&self->folder_rows, g_ptr_array_unref);
   g_clear_pointer (&self->suggested_rule, g_free);
   g_clear_pointer (&self->stored_token, wipe_string);
 
@@ -1341,6 +1553,11 @@ spyglass_preferences_window_class_init (SpyglassPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, auto_scan_switch);
   gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, refresh_switch);
   gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, threshold_spin);
+  gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, settle_delay_row);
+  gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, settle_delay_spin);
+  gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, watch_group);
+  gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, add_folder_button);
+  gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, no_folders_row);
   gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, rules_group);
   gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, add_rule_button);
   gtk_widget_class_bind_template_child (widget_class, SpyglassPreferencesWindow, no_rules_row);
@@ -1368,6 +1585,7 @@ spyglass_preferences_window_class_init (SpyglassPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, rule_dialog_response_cb);
   gtk_widget_class_bind_template_callback (widget_class, rule_row_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, rule_choose_button_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, add_folder_button_clicked_cb);
 }
 
 static void
@@ -1379,6 +1597,7 @@ spyglass_preferences_window_init (SpyglassPreferencesWindow *self)
   self->cancellable = g_cancellable_new ();
   self->libraries = g_list_store_new (SPYGLASS_TYPE_LIBRARY_ITEM);
   self->rule_rows = g_ptr_array_new ();
+  self->folder_rows = g_ptr_array_new ();
   self->editing_rule = -1;
 
   gtk_widget_init_template (GTK_WIDGET (self));

@@ -4,7 +4,7 @@
  * against the fake Plex server: what a user sees after Test Connection,
  * the library combo and its memory across a restart, the token in a real
  * Secret Service and nowhere in GSettings, the path-mapping editor and its
- * preview, accessible names.
+ * preview, the watched folders and the settle delay, accessible names.
  *
  * Everything stays inside the test: a private session bus (GTestDBus),
  * a gnome-keyring-daemon of its own on it, its own XDG folders and the
@@ -21,7 +21,7 @@
 #include <signal.h>
 
 #include "fake-plex.h"
-#include "spyglass-preferences-window.h"
+#include "spyglass-preferences-window-private.h"
 
 #define TEST_TOKEN "spyglass-test-token-5f3a9c"
 #define WAIT_SECONDS 30
@@ -797,6 +797,150 @@ test_bindings (Fixture       *fixture,
   run_application (fixture, bindings_body);
 }
 
+/* /preferences/watch-folders */
+
+static gboolean
+find_row_cb (GtkWidget  *widget,
+             const char *title)
+{
+  return ADW_IS_ACTION_ROW (widget) && gtk_widget_get_visible (widget) &&
+         g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0;
+}
+
+/* The watched-folder row titled @title, or NULL. */
+static GtkWidget *
+folder_row (Fixture    *fixture,
+            const char *title)
+{
+  guint n = 0;
+
+  return find_widget (child (fixture, "watch_group"), find_row_cb, title, &n);
+}
+
+static GtkWidget *
+folder_button (Fixture    *fixture,
+               GtkWidget  *row,
+               const char *tooltip)
+{
+  guint n = 0;
+
+  return find_widget (row, find_button_cb, tooltip, &n);
+}
+
+static char *
+stored_folders (Fixture *fixture)
+{
+  g_autoptr(GVariant) folders = g_settings_get_value (settings (fixture), "watch-folders");
+
+  return g_variant_print (folders, FALSE);
+}
+
+/* What the Add Folder… chooser answers with. */
+static void
+add_folders (Fixture *fixture,
+             ...)
+{
+  g_autoptr(GListStore) files = g_list_store_new (G_TYPE_FILE);
+  const char *uri;
+  va_list args;
+
+  va_start (args, fixture);
+  while ((uri = va_arg (args, const char *)) != NULL)
+    {
+      g_autoptr(GFile) file = uri[0] == '/' ? g_file_new_for_path (uri) : g_file_new_for_uri (uri);
+
+      g_list_store_append (files, file);
+    }
+  va_end (args);
+
+  spyglass_preferences_window_add_watch_folders (fixture->prefs, G_LIST_MODEL (files));
+}
+
+static void
+watch_folders_body (Fixture *fixture)
+{
+  GSettings *s = settings (fixture);
+  GtkWidget *row, *remove;
+  g_autofree char *folders = NULL;
+
+  /* Auto-scan off: what only it uses is greyed out. */
+  g_assert_false (g_settings_get_boolean (s, "auto-scan"));
+  g_assert_false (gtk_widget_is_sensitive (child (fixture, "watch_group")));
+  g_assert_false (gtk_widget_is_sensitive (child (fixture, "settle_delay_row")));
+  gtk_switch_set_active (child (fixture, "auto_scan_switch"), TRUE);
+  g_assert_true (gtk_widget_is_sensitive (child (fixture, "watch_group")));
+  g_assert_true (gtk_widget_is_sensitive (child (fixture, "settle_delay_row")));
+  g_assert_true (gtk_widget_is_sensitive (child (fixture, "add_folder_button")));
+
+  /* Nothing watched yet. */
+  g_assert_true (gtk_widget_get_visible (child (fixture, "no_folders_row")));
+
+  /* A path mapping's local folder: listed, not removable here. */
+  g_settings_set_value (s, "path-mappings", g_variant_new_parsed ("[('/home/me/Music/', '/data/music')]"));
+  g_assert_false (gtk_widget_get_visible (child (fixture, "no_folders_row")));
+  row = folder_row (fixture, "Music");
+  g_assert_nonnull (row);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, "/home/me/Music");
+  g_assert_null (folder_button (fixture, row, "Remove Folder"));
+
+  /* Added as the chooser adds them: normalized, each once, a folder
+   * that is not local refused. */
+  add_folders (fixture, "/srv/imports/Incoming/", "/srv/downloads", "/srv/imports/Incoming",
+               "http://example.com/music/", NULL);
+  folders = stored_folders (fixture);
+  g_assert_cmpstr (folders, ==, "['/srv/imports/Incoming', '/srv/downloads']");
+  g_clear_pointer (&folders, g_free);
+  add_folders (fixture, "/srv/downloads/", NULL);
+  folders = stored_folders (fixture);
+  g_assert_cmpstr (folders, ==, "['/srv/imports/Incoming', '/srv/downloads']");
+  g_clear_pointer (&folders, g_free);
+
+  /* A row each: the folder's name, its path, a named remove button. */
+  row = folder_row (fixture, "Incoming");
+  g_assert_nonnull (row);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, "/srv/imports/Incoming");
+  remove = folder_button (fixture, row, "Remove Folder");
+  g_assert_nonnull (remove);
+  gtk_test_accessible_assert_property (remove, GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Stop watching /srv/imports/Incoming");
+  g_assert_nonnull (folder_row (fixture, "downloads"));
+  g_assert_nonnull (folder_row (fixture, "Music"));
+
+  /* Removed: the setting and the rows follow. */
+  click (remove);
+  folders = stored_folders (fixture);
+  g_assert_cmpstr (folders, ==, "['/srv/downloads']");
+  g_clear_pointer (&folders, g_free);
+  g_assert_null (folder_row (fixture, "Incoming"));
+  click (folder_button (fixture, folder_row (fixture, "downloads"), "Remove Folder"));
+  folders = stored_folders (fixture);
+  g_assert_cmpstr (folders, ==, "[]");
+  g_clear_pointer (&folders, g_free);
+  g_assert_null (folder_row (fixture, "downloads"));
+
+  /* The mapping's folder stays until its rule goes. */
+  g_assert_nonnull (folder_row (fixture, "Music"));
+  g_settings_reset (s, "path-mappings");
+  g_assert_null (folder_row (fixture, "Music"));
+  g_assert_true (gtk_widget_get_visible (child (fixture, "no_folders_row")));
+
+  /* The settle delay, both ways. */
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (fixture, "settle_delay_spin")), ==, 20);
+  gtk_spin_button_set_value (child (fixture, "settle_delay_spin"), 45);
+  g_assert_cmpuint (g_settings_get_uint (s, "settle-delay"), ==, 45);
+  g_settings_set_uint (s, "settle-delay", 7);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (child (fixture, "settle_delay_spin")), ==, 7);
+}
+
+static void
+test_watch_folders (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  if (!check_environment ())
+    return;
+  run_application (fixture, watch_folders_body);
+}
+
 /* /preferences/accessible-names */
 
 static void
@@ -1059,6 +1203,8 @@ main (int   argc,
               fixture_setup, test_path_mapping, fixture_teardown);
   g_test_add ("/preferences/bindings", Fixture, NULL,
               fixture_setup, test_bindings, fixture_teardown);
+  g_test_add ("/preferences/watch-folders", Fixture, NULL,
+              fixture_setup, test_watch_folders, fixture_teardown);
   g_test_add ("/preferences/accessible-names", Fixture, NULL,
               fixture_setup, test_accessible_names, fixture_teardown);
 
