@@ -363,7 +363,11 @@ test_failed_and_retry (Fixture       *fixture,
   gtk_widget_activate (retry);
   WAIT_UNTIL (count_rows (spyglass_window_get_request_list (fixture->window)) == 2);
   WAIT_UNTIL (row_subtitle_starts (row_at (fixture, 0), "Failed: "));
-  g_assert_cmpuint (fake_plex_find_requests (fixture->plex, NULL, "/library/sections/3/refresh")->len, ==, 0);
+  {
+    g_autoptr(GPtrArray) scans = fake_plex_find_requests (fixture->plex, NULL, "/library/sections/3/refresh");
+
+    g_assert_cmpuint (scans->len, ==, 0);
+  }
 }
 
 static void
