@@ -87,6 +87,13 @@ demo_cli () {
 # keyring), and a small music folder to drop on it.
 demo_window () {
   local tmp music
+  # The demo takes the application's bus name: not while Spyglass runs.
+  if gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+       --method org.freedesktop.DBus.NameHasOwner io.github.spyglass.Spyglass 2>/dev/null |
+       grep -q true; then
+    echo "run.sh: Spyglass is running; quit it (Ctrl+Q in its window) before starting the demo" >&2
+    return 1
+  fi
   tmp=$(mktemp -d)
   # shellcheck disable=SC2064 # $tmp is expanded now, on purpose
   trap "fake_plex_stop; rm -rf '$tmp'" EXIT

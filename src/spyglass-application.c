@@ -73,12 +73,12 @@ static guint signals[N_SIGNALS];
 SpyglassApplication *
 spyglass_application_new (void)
 {
-  /* A demo keeps to itself: its own bus name, so it neither joins nor
-   * blocks a real Spyglass. */
-  gboolean demo = g_strcmp0 (g_getenv ("SPYGLASS_DEMO"), "1") == 0;
-
+  /* A demo (SPYGLASS_DEMO=1) keeps the real application id: GNOME Shell
+   * shows notifications only for an id with a desktop file.  Its settings,
+   * token and queue are its own (build-aux/run.sh --demo), and it refuses
+   * to start while a real Spyglass runs. */
   return g_object_new (SPYGLASS_TYPE_APPLICATION,
-                       "application-id", demo ? APPLICATION_ID ".Demo" : APPLICATION_ID,
+                       "application-id", APPLICATION_ID,
                        "flags", G_APPLICATION_HANDLES_OPEN,
                        "resource-base-path", "/io/github/spyglass/Spyglass",
                        NULL);

@@ -763,7 +763,7 @@ on_request_changed (GDBusConnection *connection,
 }
 
 /* Hands the requests to the running instance's queue; with @wait, follows
- * them to their end. */
+ * them to their end.  @ctx is only needed with @all (NULL otherwise). */
 static int
 join_running_queue (GDBusConnection  *connection,
                     Context          *ctx,
@@ -913,10 +913,20 @@ command_scan (int    argc,
     return usage_error ("scan", _("give folders or --all, not both"));
   if (!all && paths == NULL)
     return usage_error ("scan", _("no folder to scan"));
+  /* A running Spyglass owns the queue: folders go to it as they are (it
+   * routes them with its own settings); nothing here needs a server. */
+  if (!all)
+    {
+      g_autoptr(GDBusConnection) connection = running_instance ();
+
+      if (connection != NULL)
+        return join_running_queue (connection, NULL, paths, section_key, FALSE, force, wait);
+    }
+
   if (!context_init (&ctx, &options, "scan", &status))
     return status;
 
-  /* A running Spyglass owns the queue: join it. */
+  /* A whole-library scan needs the libraries: join with them. */
   {
     g_autoptr(GDBusConnection) connection = running_instance ();
 
