@@ -41,6 +41,7 @@ struct _SpyglassApplication
   gboolean                 token_known;    /* the keyring answered */
   gboolean                 have_token;
   gboolean                 monitor_started;
+  gboolean                 trimmed;        /* start-up memory given back */
 
   SpyglassConnectionState  state;
   SpyglassServerInfo      *server_info;
@@ -216,7 +217,11 @@ on_sections_listed (GObject      *source,
   self->sections = g_steal_pointer (&sections);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SECTIONS]);
 
-  g_timeout_add_seconds (1, trim_memory, NULL);
+  if (!self->trimmed)
+    {
+      self->trimmed = TRUE;
+      g_timeout_add_seconds (1, trim_memory, NULL);
+    }
 }
 
 static void
@@ -355,43 +360,12 @@ configured_base_url (SpyglassApplication *self)
 static SpyglassPathMap *
 configured_path_map (SpyglassApplication *self)
 {
-  g_autoptr(GVariant) rules = g_settings_get_value (self->settings, "path-mappings");
-  SpyglassPathMap *map = spyglass_path_map_new ();
-  GVariantIter iter;
-  const char *local, *plex;
+  g_autoptr(GPtrArray) ignored = g_ptr_array_new_with_free_func (g_free);
+  SpyglassPathMap *map = spyglass_settings_get_path_map (self->settings, ignored);
 
-  g_variant_iter_init (&iter, rules);
-  while (g_variant_iter_next (&iter, "(&s&s)", &local, &plex))
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!spyglass_path_map_add_rule (map, local, plex, &error))
-        g_debug ("Ignoring a stored path mapping: %s", error->message);
-    }
-
+  for (guint i = 0; i < ignored->len; i++)
+    g_debug ("Ignoring a stored path mapping: %s", (const char *) ignored->pdata[i]);
   return map;
-}
-
-/* Auto-scan: what it watches is the local side of every path mapping and
- * the folders the user added. */
-static GHashTable *
-auto_scan_roots (SpyglassApplication *self)
-{
-  g_autoptr(GVariant) rules = g_settings_get_value (self->settings, "path-mappings");
-  g_auto(GStrv) folders = g_settings_get_strv (self->settings, "watch-folders");
-  GHashTable *roots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  GVariantIter iter;
-  const char *local, *plex;
-
-  g_variant_iter_init (&iter, rules);
-  while (g_variant_iter_next (&iter, "(&s&s)", &local, &plex))
-    if (local[0] == '/')
-      g_hash_table_add (roots, spyglass_path_normalize (local));
-  for (guint i = 0; folders[i] != NULL; i++)
-    if (folders[i][0] == '/')
-      g_hash_table_add (roots, spyglass_path_normalize (folders[i]));
-
-  return roots;
 }
 
 static void
@@ -506,7 +480,8 @@ static void
 update_auto_scan (SpyglassApplication *self)
 {
   gboolean enabled = self->queue != NULL && g_settings_get_boolean (self->settings, "auto-scan");
-  g_autoptr(GHashTable) roots = NULL;
+  g_autoptr(SpyglassPathMap) map = NULL;
+  g_autoptr(GPtrArray) roots = NULL;
   GHashTableIter iter;
   gpointer root;
 
@@ -546,22 +521,22 @@ update_auto_scan (SpyglassApplication *self)
                                      g_settings_get_uint (self->settings, "settle-delay") * 1000);
 
   /* What changed since the last time. */
-  roots = auto_scan_roots (self);
+  map = configured_path_map (self);
+  roots = spyglass_settings_get_watch_roots (self->settings, map);
   g_hash_table_iter_init (&iter, self->watched_roots);
   while (g_hash_table_iter_next (&iter, &root, NULL))
-    if (!g_hash_table_contains (roots, root))
+    if (!g_ptr_array_find_with_equal_func (roots, root, g_str_equal, NULL))
       {
         spyglass_watcher_remove_root (self->watcher, root);
         g_hash_table_iter_remove (&iter);
       }
-  g_hash_table_iter_init (&iter, roots);
-  while (g_hash_table_iter_next (&iter, &root, NULL))
-    if (!g_hash_table_contains (self->watched_roots, root))
+  for (guint i = 0; i < roots->len; i++)
+    if (!g_hash_table_contains (self->watched_roots, roots->pdata[i]))
       {
         g_autoptr(GError) error = NULL;
 
-        if (spyglass_watcher_add_root (self->watcher, root, &error))
-          g_hash_table_add (self->watched_roots, g_strdup (root));
+        if (spyglass_watcher_add_root (self->watcher, roots->pdata[i], &error))
+          g_hash_table_add (self->watched_roots, g_strdup (roots->pdata[i]));
         else
           g_signal_emit (self, signals[AUTO_SCAN_MESSAGE], 0, error->message);
       }
@@ -875,40 +850,6 @@ spyglass_application_add_paths (SpyglassApplication *self,
     }
 
   return queued->len;
-}
-
-guint
-spyglass_application_add_folders (SpyglassApplication  *self,
-                                  GFile               **files,
-                                  guint                 n_files,
-                                  GError              **error)
-{
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  guint skipped = 0;
-
-  g_return_val_if_fail (SPYGLASS_IS_APPLICATION (self), 0);
-
-  for (guint i = 0; i < n_files; i++)
-    {
-      char *path = g_file_get_path (files[i]);
-
-      if (path == NULL)
-        skipped++;
-      else
-        g_ptr_array_add (paths, path);
-    }
-  g_ptr_array_add (paths, NULL);
-
-  if (paths->len == 1)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           g_dngettext (GETTEXT_PACKAGE,
-                                        "This item is not a local folder",
-                                        "These items are not local folders", skipped));
-      return 0;
-    }
-
-  return spyglass_application_add_paths (self, (const char * const *) paths->pdata, error);
 }
 
 static void

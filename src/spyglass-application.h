@@ -62,11 +62,5 @@ const char              *spyglass_application_get_queue_error      (SpyglassAppl
 guint                    spyglass_application_add_paths            (SpyglassApplication *self,
                                                                     const char * const  *paths,
                                                                     GError             **error);
-/* Queues a scan of each folder (a file means its folder).  Returns how
- * many requests were queued; @error says why none could be. */
-guint                    spyglass_application_add_folders          (SpyglassApplication *self,
-                                                                    GFile              **files,
-                                                                    guint                n_files,
-                                                                    GError             **error);
 
 G_END_DECLS

@@ -338,17 +338,12 @@ context_init (Context        *ctx,
     }
   else if (ctx->settings != NULL)
     {
-      g_autoptr(GVariant) rules = g_settings_get_value (ctx->settings, "path-mappings");
-      GVariantIter iter;
-      const char *local, *plex;
+      g_autoptr(GPtrArray) ignored = g_ptr_array_new_with_free_func (g_free);
 
-      g_variant_iter_init (&iter, rules);
-      while (g_variant_iter_next (&iter, "(&s&s)", &local, &plex))
-        if (!spyglass_path_map_add_rule (ctx->path_map, local, plex, &error))
-          {
-            print_error (_("Ignoring a stored path mapping: %s"), error->message);
-            g_clear_error (&error);
-          }
+      spyglass_path_map_free (ctx->path_map);
+      ctx->path_map = spyglass_settings_get_path_map (ctx->settings, ignored);
+      for (guint i = 0; i < ignored->len; i++)
+        print_error (_("Ignoring a stored path mapping: %s"), (const char *) ignored->pdata[i]);
     }
 
   if (options->token_file != NULL)
@@ -1889,18 +1884,6 @@ on_watch_quit (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static void
-add_watch_root (GPtrArray  *roots,
-                const char *path)
-{
-  g_autofree char *canonical = g_canonicalize_filename (path, NULL);
-
-  for (guint i = 0; i < roots->len; i++)
-    if (g_str_equal (g_ptr_array_index (roots, i), canonical))
-      return;
-  g_ptr_array_add (roots, g_steal_pointer (&canonical));
-}
-
 /* spyglass watch */
 static int
 command_watch (int    argc,
@@ -1913,7 +1896,7 @@ command_watch (int    argc,
   g_autoptr(SpyglassScanMonitor) monitor = NULL;
   g_autoptr(GApplication) app = NULL;
   g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) roots = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *state_dir = NULL;
   g_autofree char *config_dir = NULL;
@@ -1954,23 +1937,9 @@ command_watch (int    argc,
   }
 
   /* What to watch. */
-  for (guint i = 0; i < spyglass_path_map_get_n_rules (ctx.path_map); i++)
-    {
-      const char *local, *plex;
-
-      spyglass_path_map_get_rule (ctx.path_map, i, &local, &plex);
-      add_watch_root (roots, local);
-    }
-  if (ctx.settings != NULL)
-    {
-      g_auto(GStrv) folders = g_settings_get_strv (ctx.settings, "watch-folders");
-
-      for (guint i = 0; folders[i] != NULL; i++)
-        if (folders[i][0] == '/')
-          add_watch_root (roots, folders[i]);
-    }
+  roots = spyglass_settings_get_watch_roots (ctx.settings, ctx.path_map);
   for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
-    add_watch_root (roots, paths[i]);
+    spyglass_settings_add_watch_root (roots, paths[i]);
   if (roots->len == 0)
     {
       g_autoptr(GPtrArray) sections = list_sections (&ctx, &error);
@@ -1983,7 +1952,7 @@ command_watch (int    argc,
 
           for (guint j = 0; section->locations[j] != NULL; j++)
             if (g_file_test (section->locations[j], G_FILE_TEST_IS_DIR))
-              add_watch_root (roots, section->locations[j]);
+              spyglass_settings_add_watch_root (roots, section->locations[j]);
         }
     }
   if (roots->len == 0)

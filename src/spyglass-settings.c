@@ -67,3 +67,62 @@ spyglass_settings_get_client_id (GSettings *settings)
 
   return g_steal_pointer (&client_id);
 }
+
+SpyglassPathMap *
+spyglass_settings_get_path_map (GSettings *settings,
+                                GPtrArray *ignored)
+{
+  g_autoptr(GVariant) rules = g_settings_get_value (settings, "path-mappings");
+  SpyglassPathMap *map = spyglass_path_map_new ();
+  GVariantIter iter;
+  const char *local, *plex;
+
+  g_variant_iter_init (&iter, rules);
+  while (g_variant_iter_next (&iter, "(&s&s)", &local, &plex))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!spyglass_path_map_add_rule (map, local, plex, &error) && ignored != NULL)
+        g_ptr_array_add (ignored, g_strdup (error->message));
+    }
+
+  return map;
+}
+
+void
+spyglass_settings_add_watch_root (GPtrArray  *roots,
+                                  const char *path)
+{
+  g_autofree char *canonical = g_canonicalize_filename (path, NULL);
+
+  for (guint i = 0; i < roots->len; i++)
+    if (g_str_equal (g_ptr_array_index (roots, i), canonical))
+      return;
+  g_ptr_array_add (roots, g_steal_pointer (&canonical));
+}
+
+GPtrArray *
+spyglass_settings_get_watch_roots (GSettings       *settings,
+                                   SpyglassPathMap *map)
+{
+  GPtrArray *roots = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < spyglass_path_map_get_n_rules (map); i++)
+    {
+      const char *local, *plex;
+
+      spyglass_path_map_get_rule (map, i, &local, &plex);
+      spyglass_settings_add_watch_root (roots, local);
+    }
+
+  if (settings != NULL)
+    {
+      g_auto(GStrv) folders = g_settings_get_strv (settings, "watch-folders");
+
+      for (guint i = 0; folders[i] != NULL; i++)
+        if (folders[i][0] == '/')
+          spyglass_settings_add_watch_root (roots, folders[i]);
+    }
+
+  return roots;
+}

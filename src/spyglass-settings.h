@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "spyglass-path-map.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -23,5 +25,18 @@ char      *spyglass_settings_get_keyfile_path  (void);
 
 /* The stable X-Plex-Client-Identifier: generated and stored on first use. */
 char      *spyglass_settings_get_client_id     (GSettings *settings);
+
+/* The stored path mappings.  Rules that cannot be used are left out; with
+ * @ignored, each one's message is added to it (for the caller to report). */
+SpyglassPathMap *spyglass_settings_get_path_map    (GSettings       *settings,
+                                                    GPtrArray       *ignored);
+
+/* What auto-scan watches: the local side of each rule of @map, then the
+ * `watch-folders` of @settings (may be NULL); canonical, each once. */
+GPtrArray *spyglass_settings_get_watch_roots       (GSettings       *settings,
+                                                    SpyglassPathMap *map);
+/* Adds @path (canonicalized) to @roots unless it is there already. */
+void       spyglass_settings_add_watch_root        (GPtrArray       *roots,
+                                                    const char      *path);
 
 G_END_DECLS

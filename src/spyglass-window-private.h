@@ -16,7 +16,6 @@ const char *spyglass_window_get_status_tooltip (SpyglassWindow    *self);
 /* The text of the last toast, or NULL. */
 const char *spyglass_window_get_last_toast    (SpyglassWindow     *self);
 GtkListBox *spyglass_window_get_request_list  (SpyglassWindow     *self);
-GtkWidget  *spyglass_window_get_drop_zone     (SpyglassWindow     *self);
 
 GtkWidget  *spyglass_request_row_get_retry_button (SpyglassRequestRow *self);
 

@@ -618,9 +618,3 @@ spyglass_window_get_request_list (SpyglassWindow *self)
 {
   return self->request_list;
 }
-
-GtkWidget *
-spyglass_window_get_drop_zone (SpyglassWindow *self)
-{
-  return self->drop_zone;
-}

@@ -304,16 +304,6 @@ run_program (Fixture            *fixture,
   g_assert_no_error (error);
 }
 
-static gboolean
-has_folder_scan (gpointer user_data)
-{
-  RequestCount *count = user_data;
-  g_autoptr(GPtrArray) found = fake_plex_find_requests (count->plex, NULL,
-                                                        "/library/sections/3/refresh");
-
-  return found->len >= count->n;
-}
-
 /* Auto-scan on: started at login the way its autostart entry says, with
  * no window, Spyglass keeps running and scans what arrives in the music
  * folder. */
@@ -367,7 +357,7 @@ test_background_auto_scan (Fixture       *fixture,
    * adding tracks, as a slow import does, until a scan arrives. */
   album = g_build_filename (fixture->music, "Nina Simone", "Pastel Blues", NULL);
   g_assert_cmpint (g_mkdir_with_parents (album, 0700), ==, 0);
-  for (int i = 1; !has_folder_scan (&count); i++)
+  for (int i = 1; !has_refresh_requests (&count); i++)
     {
       g_autofree char *name = g_strdup_printf ("%02d Track.flac", i);
 
@@ -375,7 +365,7 @@ test_background_auto_scan (Fixture       *fixture,
       g_free (track);
       track = g_build_filename (album, name, NULL);
       g_assert_true (g_file_set_contents (track, "fLaC", 4, &error));
-      ui_harness_wait_until (has_folder_scan, &count, 3000);
+      ui_harness_wait_until (has_refresh_requests, &count, 3000);
     }
   ui_harness_spin (1500);
 
